@@ -1,0 +1,38 @@
+// The subcommands behind haven's CLI (main.cpp wires the flags).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace haven::app {
+
+struct RunOptions {
+    std::string config;
+    std::string log_level = "info";
+};
+int run_proxy(const RunOptions& o);
+int check_config(const std::string& path);
+
+struct DemoOptions {
+    std::string listen = "127.0.0.1:8080";
+    int backends = 3;
+};
+int run_demo(const DemoOptions& o, const char* self);
+
+struct BackendOptions {
+    std::string listen;
+    std::string name = "backend";
+    int status = 200;        // status of GET /
+    int latency_ms = 0;      // added before every response
+    double error_rate = 0;   // fraction of responses that are 500
+    double close_rate = 0;   // fraction of requests answered by closing the connection
+    bool fail_health = false;
+};
+void add_backend_flags(CLI::App& cmd, BackendOptions& o);
+int run_backend(const BackendOptions& o);
+
+} // namespace haven::app

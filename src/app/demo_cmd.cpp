@@ -1,0 +1,9 @@
+// `haven demo`.
+#include "app/commands.hpp"
+#include "demo/demo.hpp"
+
+namespace haven::app {
+
+int run_demo(const DemoOptions& o, const char*) { return demo::run_demo(o.listen, o.backends); }
+
+} // namespace haven::app

@@ -1,0 +1,345 @@
+// What the recognised header fields mean: message framing (RFC 9112 §6), the connection
+// (RFC 9110 §7.6.1, RFC 9112 §9), the Host (RFC 9112 §3.2) and Expect (RFC 9110 §10.1.1).
+// Runs once per head, after every line has been checked, over fields already classified.
+#include "http/parser_internal.hpp"
+#include "http/syntax.hpp"
+
+namespace haven::http::detail {
+namespace {
+
+using namespace syntax;
+
+constexpr std::uint64_t kMaxContentLength = std::uint64_t{1} << 62;
+
+// What the framing and connection fields of one head say, gathered in one pass.
+struct FieldFacts {
+    bool cl_present = false;
+    bool cl_bad = false;
+    std::uint64_t cl = 0;
+    bool te_present = false;
+    bool te_bad = false;        // malformed list, or chunked with parameters
+    bool te_last_chunked = false;
+    int te_codings = 0;
+    int te_chunked = 0;
+    bool te_other = false;      // some coding other than chunked
+    bool connection_bad = false;
+    bool connection_options = false; // Connection names fields that must be dropped
+    int hosts = 0;
+    ParseError host_error = ParseError::None;
+};
+
+// Content-Length = 1*DIGIT; a list of identical values is the same value (RFC 9112 §6.3 rule 5).
+// Values are compared across all lines; no sign, no inner space, no empty element.
+void add_content_length(std::string_view v, FieldFacts& f) {
+    const char* p = v.data();
+    const char* const e = p + v.size();
+    for (;;) {
+        if (p == e || !is_digit(*p)) {
+            f.cl_bad = true;
+            return;
+        }
+        std::uint64_t n = 0;
+        do {
+            const unsigned d = static_cast<unsigned>(*p - '0');
+            if (n > (kMaxContentLength - d) / 10) {
+                f.cl_bad = true;
+                return;
+            }
+            n = n * 10 + d;
+            ++p;
+        } while (p < e && is_digit(*p));
+        if (f.cl_present && n != f.cl) f.cl_bad = true;
+        f.cl_present = true;
+        f.cl = n;
+        p = skip_ows(p, e);
+        if (p == e) return;
+        if (*p != ',') {
+            f.cl_bad = true;
+            return;
+        }
+        p = skip_ows(p + 1, e);
+    }
+}
+
+const char* skip_token(const char* p, const char* e) {
+    while (p < e && is_tchar(*p)) ++p;
+    return p;
+}
+
+// quoted-string (RFC 9110 §5.6.4) starting at the opening quote; nullptr if malformed.
+const char* skip_quoted(const char* p, const char* e) {
+    for (++p; p < e; ++p) {
+        if (*p == '"') return p + 1;
+        if (*p == '\\') {
+            if (++p == e) return nullptr; // values hold no CTL but HTAB, so any octet may follow
+        } else if (!has(*p, kQdtext)) {
+            return nullptr;
+        }
+    }
+    return nullptr;
+}
+
+// *( OWS ";" OWS token BWS "=" BWS ( token / quoted-string ) ) (RFC 9110 §5.6.6, §10.1.4);
+// returns the end of the last parameter (p if there is none), or nullptr if malformed.
+const char* skip_parameters(const char* p, const char* e) {
+    for (;;) {
+        const char* q = skip_ows(p, e);
+        if (q == e || *q != ';') return p;
+        q = skip_ows(q + 1, e);
+        const char* name_end = skip_token(q, e);
+        if (name_end == q) return nullptr;
+        q = skip_ows(name_end, e);
+        if (q == e || *q != '=') return nullptr;
+        q = skip_ows(q + 1, e);
+        if (q == e) return nullptr;
+        p = *q == '"' ? skip_quoted(q, e) : skip_token(q, e);
+        if (p == nullptr || p == q) return nullptr;
+    }
+}
+
+// Transfer-Encoding = #transfer-coding (RFC 9112 §6.1), accumulated across all lines.
+void add_transfer_encoding(std::string_view v, FieldFacts& f) {
+    f.te_present = true;
+    const char* p = v.data();
+    const char* const e = p + v.size();
+    for (;;) {
+        p = skip_ows(p, e);
+        if (p == e) return;
+        if (*p == ',') { // empty list elements are allowed (RFC 9110 §5.6.1)
+            ++p;
+            continue;
+        }
+        const char* const name = p;
+        p = skip_token(p, e);
+        const char* const after = p == name ? nullptr : skip_parameters(p, e);
+        if (after == nullptr) {
+            f.te_bad = true;
+            return;
+        }
+        const bool chunked = token_is(std::string_view(name, static_cast<std::size_t>(p - name)), "chunked");
+        if (chunked && after != p) f.te_bad = true; // chunked takes no parameters
+        f.te_chunked += chunked ? 1 : 0;
+        f.te_other = f.te_other || !chunked;
+        f.te_last_chunked = chunked;
+        ++f.te_codings;
+        p = skip_ows(after, e);
+        if (p != e && *p != ',') {
+            f.te_bad = true;
+            return;
+        }
+    }
+}
+
+// Calls fn(token) for each element of a #token list; false if an element is not a token.
+template <class Fn>
+bool for_each_token(std::string_view v, Fn&& fn) {
+    const char* p = v.data();
+    const char* const e = p + v.size();
+    for (;;) {
+        p = skip_ows(p, e);
+        if (p == e) return true;
+        if (*p == ',') {
+            ++p;
+            continue;
+        }
+        const char* const t = p;
+        p = skip_token(p, e);
+        if (p == t) return false;
+        fn(std::string_view(t, static_cast<std::size_t>(p - t)));
+        p = skip_ows(p, e);
+        if (p != e && *p != ',') return false;
+    }
+}
+
+bool is_connection_keyword(std::string_view t) {
+    return token_is(t, "close") || token_is(t, "keep-alive") || token_is(t, "upgrade");
+}
+
+// Connection = #connection-option (RFC 9110 §7.6.1).
+void add_connection(std::string_view v, MessageHead& m, FieldFacts& f) {
+    const bool ok = for_each_token(v, [&](std::string_view t) {
+        if (token_is(t, "close")) m.connection_close = true;
+        else if (token_is(t, "keep-alive")) m.connection_keep_alive = true;
+        else if (token_is(t, "upgrade")) m.connection_upgrade = true;
+        else f.connection_options = true;
+    });
+    if (!ok) f.connection_bad = true;
+}
+
+// Fields named by a Connection option are dropped when forwarding (RFC 9110 §7.6.1) -- except
+// the ones haven itself framed or routed the message by. A client naming Content-Length,
+// Transfer-Encoding or Host there would otherwise make haven send the body with framing the next
+// hop cannot see (a desync); such an option is meaningless anyway and is ignored.
+void mark_connection_options(std::span<Header> headers) {
+    for (const Header& c : headers) {
+        if (c.id != HeaderId::Connection) continue;
+        for_each_token(c.value, [&](std::string_view t) {
+            if (is_connection_keyword(t)) return;
+            for (Header& h : headers) {
+                if (h.id == HeaderId::ContentLength || h.id == HeaderId::TransferEncoding || h.id == HeaderId::Host) {
+                    continue;
+                }
+                if (tokens_equal(h.name, t)) h.hop_by_hop = true;
+            }
+        });
+    }
+}
+
+// Expect = #expectation; only 100-continue is defined (RFC 9110 §10.1.1).
+void add_expect(std::string_view v, RequestHead& r) {
+    while (!v.empty()) {
+        const std::size_t comma = v.find(',');
+        const std::string_view element = trim_ows(v.substr(0, comma));
+        if (token_is(element, "100-continue")) r.expect_continue = true;
+        else if (!element.empty()) r.expect_other = true;
+        v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    }
+}
+
+// One pass over the fields shared by requests and responses; request-only fields are read when
+// `req` is given.
+FieldFacts gather(MessageHead& m, RequestHead* req) {
+    // Most fields mean nothing here; test that with one predictable branch, not a jump table.
+    constexpr auto bit = [](HeaderId id) { return 1U << static_cast<unsigned>(id); };
+    constexpr unsigned kMeaningful = bit(HeaderId::ContentLength) | bit(HeaderId::TransferEncoding) |
+                                     bit(HeaderId::Connection) | bit(HeaderId::Trailer) | bit(HeaderId::Expect) |
+                                     bit(HeaderId::Host);
+    FieldFacts f;
+    for (const Header& h : m.headers) {
+        if ((kMeaningful & bit(h.id)) == 0) continue;
+        switch (h.id) {
+        case HeaderId::ContentLength: add_content_length(h.value, f); break;
+        case HeaderId::TransferEncoding: add_transfer_encoding(h.value, f); break;
+        case HeaderId::Connection: add_connection(h.value, m, f); break;
+        case HeaderId::Trailer: m.has_trailer_field = true; break;
+        case HeaderId::Expect:
+            if (req != nullptr) add_expect(h.value, *req);
+            break;
+        case HeaderId::Host:
+            if (req == nullptr) break;
+            if (++f.hosts > 1) {
+                if (f.host_error == ParseError::None) f.host_error = ParseError::MultipleHost;
+            } else if (!valid_authority(h.value, PortRule::Optional)) {
+                f.host_error = ParseError::BadHost; // empty included: every http URI has a host
+            } else if (req->host.empty()) {
+                req->host = h.value; // absolute- and authority-form already set it from the target
+            }
+            break;
+        default: break;
+        }
+    }
+    return f;
+}
+
+// Rules common to both directions, most dangerous first (RFC 9112 §6.1, §6.3).
+ParseError framing_error(const MessageHead& m, const FieldFacts& f) {
+    if (f.te_present && m.version_minor == 0) return ParseError::TransferEncodingInHttp10;
+    if (f.te_present && f.cl_present) return ParseError::LengthAndChunked;
+    if (f.cl_bad) return ParseError::BadContentLength;
+    if (f.te_present && (f.te_bad || f.te_codings == 0 || f.te_chunked > 1)) return ParseError::BadTransferEncoding;
+    if (f.connection_bad) return ParseError::BadHeaderValue;
+    return ParseError::None;
+}
+
+} // namespace
+
+ParseError apply_request_fields(RequestHead& req) {
+    const FieldFacts f = gather(req, &req);
+    if (const ParseError e = framing_error(req, f); e != ParseError::None) return e;
+    if (f.te_present) {
+        // A request body must end with chunked, exactly once (RFC 9112 §6.3 rule 4); any other
+        // coding is one haven does not implement (RFC 9112 §6.1: 501).
+        if (f.te_chunked == 1 && !f.te_last_chunked) return ParseError::BadTransferEncoding;
+        if (f.te_other) return ParseError::UnsupportedTransferCoding;
+    }
+    if (f.host_error != ParseError::None) return f.host_error;
+    if (f.hosts == 0 && req.version_minor >= 1) return ParseError::MissingHost;
+    if (f.connection_options) mark_connection_options(req.headers);
+    if (f.te_present) {
+        req.body = BodyKind::Chunked;
+    } else if (f.cl_present) {
+        req.body = BodyKind::ContentLength;
+        req.content_length = f.cl;
+    }
+    return ParseError::None;
+}
+
+ParseError apply_response_fields(ResponseHead& resp, Method request_method) {
+    const FieldFacts f = gather(resp, nullptr);
+    if (const ParseError e = framing_error(resp, f); e != ParseError::None) return e;
+    if (f.connection_options) mark_connection_options(resp.headers);
+    // RFC 9112 §6.3 rules 1-2: these responses never have content, whatever the fields say.
+    const int s = resp.status;
+    if (request_method == Method::Head || s < 200 || s == 204 || s == 304 ||
+        (request_method == Method::Connect && s < 300)) {
+        resp.body = BodyKind::None;
+    } else if (f.te_present) {
+        // Rule 4: a response whose final coding is not chunked is delimited by closing.
+        resp.body = f.te_last_chunked ? BodyKind::Chunked : BodyKind::UntilClose;
+    } else if (f.cl_present) {
+        resp.body = BodyKind::ContentLength;
+        resp.content_length = f.cl;
+    } else {
+        resp.body = BodyKind::UntilClose;
+    }
+    return ParseError::None;
+}
+
+bool valid_authority(std::string_view s, PortRule port) {
+    const char* p = s.data();
+    const char* const e = p + s.size();
+    if (p == e) return false;
+    if (*p == '[') {
+        // IP-literal, checked loosely: hex digits, colons and dots (an embedded IPv4 tail).
+        bool colon = false;
+        for (++p; p < e && (is_hex(*p) || *p == ':' || *p == '.'); ++p) colon = colon || *p == ':';
+        if (p == e || *p != ']' || !colon) return false;
+        ++p;
+    } else {
+        const char* const host = p;
+        while (p < e) {
+            if (has(*p, kRegName)) ++p;
+            else if (*p == '%' && e - p >= 3 && is_hex(p[1]) && is_hex(p[2])) p += 3;
+            else break;
+        }
+        if (p == host) return false;
+    }
+    if (p == e) return port == PortRule::Optional;
+    if (*p != ':') return false;
+    unsigned value = 0;
+    int digits = 0;
+    for (++p; p < e && is_digit(*p) && digits < 5; ++p, ++digits) value = value * 10 + static_cast<unsigned>(*p - '0');
+    if (p != e) return false;
+    if (digits == 0) return port == PortRule::Optional; // port = *DIGIT
+    return value <= 65535;
+}
+
+HeaderId classify_header(const char* n, std::size_t len) {
+    switch (len) {
+    case 2: return token_is(n, "te") ? HeaderId::TE : HeaderId::Other;
+    case 3: return token_is(n, "via") ? HeaderId::Via : HeaderId::Other;
+    case 4:
+        if (token_is(n, "host")) return HeaderId::Host;
+        return token_is(n, "date") ? HeaderId::Date : HeaderId::Other;
+    case 6:
+        if (token_is(n, "cookie")) return HeaderId::Cookie;
+        if (token_is(n, "expect")) return HeaderId::Expect;
+        return token_is(n, "server") ? HeaderId::Server : HeaderId::Other;
+    case 7:
+        if (token_is(n, "upgrade")) return HeaderId::Upgrade;
+        return token_is(n, "trailer") ? HeaderId::Trailer : HeaderId::Other;
+    case 10:
+        if (token_is(n, "connection")) return HeaderId::Connection;
+        return token_is(n, "keep-alive") ? HeaderId::KeepAlive : HeaderId::Other;
+    case 12: return token_is(n, "x-request-id") ? HeaderId::XRequestId : HeaderId::Other;
+    case 14: return token_is(n, "content-length") ? HeaderId::ContentLength : HeaderId::Other;
+    case 15: return token_is(n, "x-forwarded-for") ? HeaderId::XForwardedFor : HeaderId::Other;
+    case 16: return token_is(n, "proxy-connection") ? HeaderId::ProxyConnection : HeaderId::Other;
+    case 17:
+        if (token_is(n, "transfer-encoding")) return HeaderId::TransferEncoding;
+        return token_is(n, "x-forwarded-proto") ? HeaderId::XForwardedProto : HeaderId::Other;
+    default: return HeaderId::Other;
+    }
+}
+
+} // namespace haven::http::detail

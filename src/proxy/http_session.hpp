@@ -1,0 +1,98 @@
+// HttpSession: one client connection in http mode. Reads request heads (keep-alive, pipelined
+// requests answered in order), hands each to the pipeline, enforces the client-side timeouts and
+// closes the connection when the protocol, the client or a shutdown says so.
+#pragma once
+
+#include "http/parser.hpp"
+#include "net/buffer_pool.hpp"
+#include "net/io.hpp"
+#include "proxy/session.hpp"
+#include "proxy/worker_context.hpp"
+
+#include <asio/ip/tcp.hpp>
+
+#include <optional>
+#include <string>
+
+namespace haven::proxy {
+
+struct RequestContext;
+
+// Which deadline is running; when it fires, the operation in progress fails and this says why.
+enum class TimeoutKind : std::uint8_t {
+    None,
+    RequestHead, // timeouts.request_headers: the whole head must arrive in time
+    KeepAlive,   // timeouts.client_idle: waiting for the next request
+    ClientBody,  // timeouts.client_idle: client stopped sending the request body
+    ClientWrite, // timeouts.client_idle: client stopped reading the response
+    Connect,     // timeouts.connect
+    Server,      // timeouts.server: the server stopped sending or reading
+};
+
+class HttpSession final : public Session {
+public:
+    HttpSession(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener);
+    ~HttpSession() override;
+
+    // Serves the connection until it closes. The session lives in this coroutine's frame.
+    static net::awaitable<void> serve(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener);
+
+    // Session
+    bool idle() const override { return idle_; }
+    TimePoint idle_since() const override { return idle_since_; }
+    void close_idle() override;
+    void on_drain() override;
+
+    // --- used by the pipeline stages
+    WorkerContext& worker() { return w_; }
+    asio::ip::tcp::socket& client() { return client_; }
+    net::IoBuffer& input() { return in_; }
+    std::string_view client_ip() const { return client_ip_; }
+    std::uint32_t listener() const { return listener_; }
+    bool closing() const { return closing_; }
+
+    // Starts the deadline for the next operation; `upstream` (if any) is cancelled with the client
+    // socket when it fires.
+    void arm(TimeoutKind kind, std::chrono::milliseconds d);
+    void disarm() { DeadlineList::clear(deadline_); kind_ = TimeoutKind::None; }
+    TimeoutKind fired() const { return fired_; }
+    void clear_fired() { fired_ = TimeoutKind::None; }
+    void watch_upstream(asio::ip::tcp::socket* s) { upstream_ = s; }
+
+    // Bytes that arrived after a streamed request body (the next pipelined request).
+    std::string& pending_input() { return pending_; }
+
+private:
+    enum class HeadStatus : std::uint8_t { Ready, Closed };
+
+    net::awaitable<void> run();
+    net::awaitable<HeadStatus> read_head();
+    net::awaitable<void> reject(int status, ResponseFlag flag);
+    net::awaitable<void> linger_close();
+    void begin_request();
+    void end_request();
+    void become_idle();
+    static void on_deadline(Deadline* d);
+
+    WorkerContext& w_;
+    asio::ip::tcp::socket client_;
+    std::uint32_t listener_;
+    std::string client_ip_;
+    Deadline deadline_;
+    TimeoutKind kind_ = TimeoutKind::None;
+    TimeoutKind fired_ = TimeoutKind::None;
+    asio::ip::tcp::socket* upstream_ = nullptr;
+    bool idle_ = true; // reading a request head, no request in progress
+    bool closing_ = false;
+    bool first_request_ = true;
+    bool linger_ = false; // unread request bytes remain: drain them before closing
+    TimePoint idle_since_{};
+    RequestContext* ctx_ = nullptr;
+    std::optional<http::RequestParser> parser_;
+    std::string pending_;
+    static constexpr std::size_t kInlineInput = 1024;
+    char inline_[kInlineInput];
+    net::IoBuffer in_{inline_, kInlineInput};
+};
+
+} // namespace haven::proxy

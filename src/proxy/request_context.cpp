@@ -1,0 +1,36 @@
+#include "proxy/request_context.hpp"
+
+namespace haven::proxy {
+
+void RequestContext::reset() {
+    session = nullptr;
+    worker = nullptr;
+    req = http::RequestHead{};
+    start = TimePoint{};
+    start_wall_us = 0;
+    input_used = 0;
+    body_sent = 0;
+    body_complete = false;
+    generated_id = false;
+    pool_index = UINT32_MAX;
+    pool = nullptr;
+    host = upstream::kNoHost;
+    host_rt = nullptr;
+    attempts = 0;
+    conn.reset();
+    conn_reused = false;
+    force_fresh = false;
+    stale_retries = 0;
+    resp = http::ResponseHead{};
+    response_started = false;
+    upstream_reusable = false;
+    out_head.clear();
+    chunked.reset();
+    status = 0;
+    flag = ResponseFlag::None;
+    bytes_in = 0;
+    bytes_out = 0;
+    close_client = false;
+}
+
+} // namespace haven::proxy

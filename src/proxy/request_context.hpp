@@ -1,0 +1,72 @@
+// RequestContext: the state of one request as it moves through the pipeline. Pooled per worker
+// (WorkerContext::acquire_request), so its header arrays are allocated once, not per request.
+#pragma once
+
+#include "http/chunked.hpp"
+#include "http/codec.hpp"
+#include "http/parser.hpp"
+#include "net/buffer_pool.hpp"
+#include "proxy/stage.hpp"
+#include "upstream/conn_pool.hpp"
+#include "upstream/pool_manager.hpp"
+
+#include <array>
+#include <memory>
+#include <vector>
+
+namespace haven::proxy {
+
+class HttpSession;
+class WorkerContext;
+
+struct RequestContext {
+    explicit RequestContext(std::size_t max_headers)
+        : req_headers(max_headers), resp_headers(max_headers) {}
+
+    // Makes the context ready for a new request (keeps allocations).
+    void reset();
+
+    HttpSession* session = nullptr;
+    WorkerContext* worker = nullptr;
+
+    // --- request (views into the session's input buffer, valid until the request ends)
+    std::vector<http::Header> req_headers;
+    http::RequestHead req;
+    TimePoint start{};
+    std::int64_t start_wall_us = 0;
+    std::size_t input_used = 0;      // bytes of the session input buffer this request occupies
+    std::uint64_t body_sent = 0;     // request body bytes forwarded so far
+    bool body_complete = false;      // the whole request body was received and forwarded
+    std::array<char, 32> request_id{}; // generated when the client sent none
+    bool generated_id = false;
+
+    // --- routing and balancing
+    std::uint32_t pool_index = UINT32_MAX;
+    upstream::PoolRuntime* pool = nullptr;
+    upstream::HostIndex host = upstream::kNoHost;
+    upstream::HostRuntime* host_rt = nullptr; // leased while the request uses the host
+    std::array<upstream::HostIndex, 8> tried{};
+    std::uint8_t attempts = 0;
+
+    // --- upstream exchange
+    std::unique_ptr<upstream::UpstreamConn> conn;
+    bool conn_reused = false;
+    bool force_fresh = false;        // next connect must open a new connection (after a stale one)
+    std::uint8_t stale_retries = 0;
+    net::IoBuffer resp_buf;          // pooled buffer for the response
+    std::vector<http::Header> resp_headers;
+    http::ResponseHead resp;
+    bool response_started = false;   // a byte of the response reached the client: no more retries
+    bool upstream_reusable = false;
+    http::HeadBuilder out_head;      // the head being forwarded (request, then response)
+    http::ChunkedDecoder chunked;    // framing of a chunked body being relayed
+
+    // --- outcome
+    int status = 0;
+    ResponseFlag flag = ResponseFlag::None;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+    bool close_client = false;       // close the client connection after this response
+};
+
+} // namespace haven::proxy

@@ -1,0 +1,53 @@
+// Router: a listener's routes compiled for matching on the request path. First match wins; a
+// route without `match` matches everything. Host matching is case-insensitive and ignores the
+// port; "*.example.com" matches any name ending in ".example.com".
+#pragma once
+
+#include "config/schema.hpp"
+#include "http/parser.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace haven::proxy {
+
+inline constexpr std::uint32_t kNoPool = UINT32_MAX;
+
+class Router {
+public:
+    // `pool_index(name)` maps a pool name to its index in the snapshot.
+    template <typename PoolIndexFn>
+    static Router compile(const config::Listener& listener, PoolIndexFn&& pool_index) {
+        Router r;
+        for (const auto& route : listener.routes) r.add(route.match, pool_index(route.pool));
+        if (!listener.pool.empty()) r.add(std::nullopt, pool_index(listener.pool));
+        return r;
+    }
+
+    // The pool index for this request, or kNoPool.
+    std::uint32_t match(const http::RequestHead& req) const;
+    std::size_t size() const { return routes_.size(); }
+
+private:
+    struct CompiledRoute {
+        bool any = false;
+        std::string host;          // lowercased exact host, or suffix ".example.com" when wildcard
+        bool host_wildcard = false;
+        bool has_host = false;
+        std::string path_prefix;
+        bool has_prefix = false;
+        std::string path;
+        bool has_path = false;
+        std::uint32_t methods = 0; // bit per http::Method; 0 = any
+        std::vector<std::string> other_methods; // method tokens without an http::Method value
+        std::uint32_t pool = kNoPool;
+    };
+    void add(const std::optional<config::RouteMatch>& match, std::uint32_t pool);
+    static bool host_matches(const CompiledRoute& r, std::string_view host);
+    static bool method_matches(const CompiledRoute& r, const http::RequestHead& req);
+
+    std::vector<CompiledRoute> routes_;
+};
+
+} // namespace haven::proxy

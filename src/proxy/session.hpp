@@ -1,0 +1,26 @@
+// Session: what a worker knows about each client connection, for shutdown and for admitting new
+// clients at max_connections (the longest-idle keep-alive connection makes room).
+#pragma once
+
+#include "core/clock.hpp"
+
+namespace haven::proxy {
+
+class Session {
+public:
+    virtual ~Session() = default;
+    // True while waiting for a request head (none of it, or part of it, received): such a
+    // connection may be closed to make room without losing a request in progress.
+    virtual bool idle() const = 0;
+    // When the session last became idle.
+    virtual TimePoint idle_since() const = 0;
+    // Close now (only called while idle).
+    virtual void close_idle() = 0;
+    // Shutdown has begun: close when idle, or after the response in progress.
+    virtual void on_drain() = 0;
+
+    Session* prev = nullptr;
+    Session* next = nullptr;
+};
+
+} // namespace haven::proxy

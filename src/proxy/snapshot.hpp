@@ -1,0 +1,24 @@
+// Snapshot: everything a worker needs to route and balance, built once from a config and shared
+// read-only by all workers. A reload builds a new one; each worker adopts it between requests.
+#pragma once
+
+#include "config/schema.hpp"
+#include "proxy/router.hpp"
+#include "upstream/host_set.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace haven::proxy {
+
+struct Snapshot {
+    std::shared_ptr<const config::Config> config;
+    std::vector<std::shared_ptr<const upstream::HostSet>> pools; // config order
+    std::vector<Router> routers;                                 // per listener, config order
+
+    // Resolves every server address. On failure returns nullptr and sets `error`.
+    static std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config, std::string& error);
+};
+
+} // namespace haven::proxy

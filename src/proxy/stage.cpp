@@ -1,0 +1,25 @@
+#include "proxy/stage.hpp"
+
+namespace haven::proxy {
+
+std::string_view flag_name(ResponseFlag f) {
+    switch (f) {
+    case ResponseFlag::None: return "-";
+    case ResponseFlag::NoRoute: return "no route";
+    case ResponseFlag::NoHealthyServer: return "no healthy server";
+    case ResponseFlag::UpstreamConnectFailure: return "upstream connect failure";
+    case ResponseFlag::UpstreamConnectTimeout: return "upstream connect timeout";
+    case ResponseFlag::UpstreamTimeout: return "upstream timeout";
+    case ResponseFlag::UpstreamReset: return "upstream reset";
+    case ResponseFlag::UpstreamProtocolError: return "upstream protocol error";
+    case ResponseFlag::UpstreamAborted: return "upstream aborted";
+    case ResponseFlag::BadRequest: return "bad request";
+    case ResponseFlag::RequestTimeout: return "request timeout";
+    case ResponseFlag::ClientAborted: return "client aborted";
+    case ResponseFlag::ClientTimeout: return "client timeout";
+    case ResponseFlag::Draining: return "draining";
+    }
+    return "?";
+}
+
+} // namespace haven::proxy

@@ -1,0 +1,72 @@
+// Stage: classify. Turns the result of the attempt into the request's outcome: the status and
+// flag shown in the log, the counters, the server's in-flight count, and whether the upstream
+// connection goes back to the pool.
+#include "proxy/http_session.hpp"
+#include "proxy/stages/stages.hpp"
+
+namespace haven::proxy::stages {
+namespace {
+
+int status_for(ResponseFlag f) {
+    switch (f) {
+    case ResponseFlag::UpstreamTimeout: return 504;
+    case ResponseFlag::UpstreamConnectFailure:
+    case ResponseFlag::UpstreamConnectTimeout:
+    case ResponseFlag::UpstreamReset:
+    case ResponseFlag::UpstreamProtocolError:
+    case ResponseFlag::UpstreamAborted: return 502;
+    case ResponseFlag::NoHealthyServer:
+    case ResponseFlag::Draining: return 503;
+    case ResponseFlag::NoRoute: return 404;
+    case ResponseFlag::RequestTimeout: return 408;
+    case ResponseFlag::ClientTimeout: return 408;
+    case ResponseFlag::BadRequest: return 400;
+    case ResponseFlag::ClientAborted: return 499; // never sent; shown in the log like nginx does
+    case ResponseFlag::None: return 0;
+    }
+    return 500;
+}
+
+void settle_upstream(RequestContext& ctx) {
+    ctx.session->watch_upstream(nullptr);
+    if (ctx.conn) {
+        if (ctx.upstream_reusable && ctx.host_rt->index != upstream::kNoHost) {
+            ++ctx.conn->requests;
+            ctx.host_rt->conns->put(std::move(ctx.conn));
+        } else {
+            ctx.conn.reset();
+        }
+    }
+    if (ctx.host_rt) {
+        ctx.pool->release(ctx.host_rt);
+        ctx.host_rt = nullptr;
+    }
+    ctx.resp_buf.clear();
+    ctx.resp_buf.release_if_empty();
+}
+
+} // namespace
+
+void classify(RequestContext& ctx, StageResult& result) {
+    switch (result.kind) {
+    case StageResult::Kind::Continue: break;
+    case StageResult::Kind::Respond:
+        ctx.status = result.reply.status;
+        ctx.flag = result.reply.flag;
+        break;
+    case StageResult::Kind::Fail:
+        ctx.flag = result.error.flag;
+        // Once the response started, the client saw the server's status: keep it in the log.
+        if (!ctx.response_started) ctx.status = status_for(result.error.flag);
+        if (ctx.response_started) ctx.close_client = true;
+        break;
+    }
+    settle_upstream(ctx);
+    auto& stats = ctx.worker->stats;
+    stats.requests.inc();
+    stats.flags[static_cast<std::size_t>(ctx.flag)].inc();
+    const int cls = ctx.status / 100;
+    stats.responses_by_class[cls >= 1 && cls <= 5 ? cls : 0].inc();
+}
+
+} // namespace haven::proxy::stages

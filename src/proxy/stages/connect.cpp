@@ -1,0 +1,48 @@
+// Stage: connect. Reuse an idle keep-alive connection to the chosen server, or open a new one
+// within timeouts.connect.
+#include "net/socket_options.hpp"
+#include "proxy/http_session.hpp"
+#include "proxy/stages/stages.hpp"
+
+namespace haven::proxy::stages {
+
+// Rules:
+//   - a pooled connection is reused unless the previous attempt found one stale (force_fresh);
+//   - a request that must not be sent twice (not idempotent) only goes on a pooled connection
+//     that a non-blocking peek shows is still open, so a server-side close cannot race it;
+//   - a failed or timed-out connect sent nothing: it may be retried on any server.
+net::awaitable<StageResult> connect(RequestContext& ctx) {
+    auto& w = *ctx.worker;
+    auto& pool = *ctx.host_rt->conns;
+    ctx.conn_reused = false;
+    if (!ctx.force_fresh) {
+        while (auto c = pool.take()) {
+            if (!http::is_idempotent(ctx.req.method) && !net::still_usable(c->sock)) continue;
+            ctx.conn = std::move(c);
+            ctx.conn_reused = true;
+            w.stats.upstream_reused.inc();
+            co_return StageResult::next();
+        }
+    }
+    ctx.force_fresh = false;
+    auto c = std::make_unique<upstream::UpstreamConn>(w.io.get_executor());
+    c->host = ctx.host;
+    const auto& endpoint = ctx.host_rt->info->endpoint;
+    auto& session = *ctx.session;
+    session.watch_upstream(&c->sock);
+    session.arm(TimeoutKind::Connect, w.config().timeouts.connect);
+    w.stats.upstream_connects.inc();
+    auto [ec] = co_await c->sock.async_connect(endpoint, net::use_nothrow);
+    session.watch_upstream(nullptr);
+    if (ec) {
+        const bool timed_out = session.fired() == TimeoutKind::Connect;
+        session.clear_fired();
+        co_return StageResult::fail(timed_out ? ResponseFlag::UpstreamConnectTimeout : ResponseFlag::UpstreamConnectFailure,
+                                    ErrorSource::Upstream, true);
+    }
+    net::set_stream_options(c->sock);
+    ctx.conn = std::move(c);
+    co_return StageResult::next();
+}
+
+} // namespace haven::proxy::stages

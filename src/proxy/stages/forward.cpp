@@ -1,0 +1,203 @@
+// Stage: forward. Send the request head (rewritten, see http/codec.hpp) and body to the server,
+// then read the response head.
+#include "http/local_reply.hpp"
+#include "proxy/http_session.hpp"
+#include "proxy/stages/stages.hpp"
+
+#include <asio/write.hpp>
+
+namespace haven::proxy::stages {
+namespace {
+
+using http::BodyKind;
+
+// How much of the request body is already in the session's input buffer, and whether that is all
+// of it. A chunked body is validated here; framing errors found before anything was sent reject
+// the request without forwarding a byte.
+struct InitialBody {
+    std::size_t bytes = 0;
+    bool complete = false;
+    bool bad_framing = false;
+};
+
+InitialBody initial_body(RequestContext& ctx, std::string_view after_head) {
+    InitialBody b;
+    switch (ctx.req.body) {
+    case BodyKind::None:
+    case BodyKind::UntilClose: b.complete = true; break;
+    case BodyKind::ContentLength:
+        b.bytes = static_cast<std::size_t>(std::min<std::uint64_t>(after_head.size(), ctx.req.content_length));
+        b.complete = b.bytes == ctx.req.content_length;
+        break;
+    case BodyKind::Chunked: {
+        const auto r = ctx.chunked.feed(after_head);
+        b.bytes = r.consumed;
+        b.complete = r.status == http::ChunkedDecoder::Status::Done;
+        b.bad_framing = r.status == http::ChunkedDecoder::Status::Error;
+        break;
+    }
+    }
+    return b;
+}
+
+// Retry safety after a failure once the request was (maybe partly) sent: only an idempotent request
+// on a reused connection whose failure looks like the server had closed it (no response byte).
+bool stale_retryable(const RequestContext& ctx) {
+    return ctx.conn_reused && http::is_idempotent(ctx.req.method) && ctx.body_complete && ctx.stale_retries == 0;
+}
+
+// Streams the rest of the request body from the client to the server. Bytes read past the end of
+// a chunked body belong to the next request and are kept for it.
+net::awaitable<StageResult> stream_request_body(RequestContext& ctx) {
+    auto& s = *ctx.session;
+    auto& w = *ctx.worker;
+    auto& buf = ctx.resp_buf; // not in use until the response: reuse it for the body
+    buf.borrow(w.buffers);
+    std::uint64_t remaining = ctx.req.body == BodyKind::ContentLength ? ctx.req.content_length - ctx.body_sent : 0;
+    for (;;) {
+        buf.clear();
+        std::size_t want = buf.write_space();
+        if (ctx.req.body == BodyKind::ContentLength) want = static_cast<std::size_t>(std::min<std::uint64_t>(want, remaining));
+        s.arm(TimeoutKind::ClientBody, w.config().timeouts.client_idle);
+        auto [rec, n] = co_await s.client().async_read_some(asio::buffer(buf.write_ptr(), want), net::use_nothrow);
+        if (rec || n == 0) {
+            const bool timeout = s.fired() == TimeoutKind::ClientBody;
+            co_return StageResult::fail(timeout ? ResponseFlag::ClientTimeout : ResponseFlag::ClientAborted,
+                                        ErrorSource::Downstream, false);
+        }
+        ctx.bytes_in += n;
+        std::size_t take = n;
+        bool done = false;
+        if (ctx.req.body == BodyKind::ContentLength) {
+            remaining -= n;
+            done = remaining == 0;
+        } else {
+            const auto r = ctx.chunked.feed(std::string_view(buf.write_ptr(), n));
+            if (r.status == http::ChunkedDecoder::Status::Error) {
+                co_return StageResult::respond(400, ResponseFlag::BadRequest);
+            }
+            take = r.consumed;
+            done = r.status == http::ChunkedDecoder::Status::Done;
+            if (done && take < n) s.pending_input().assign(buf.write_ptr() + take, n - take);
+        }
+        s.arm(TimeoutKind::Server, w.config().timeouts.server);
+        auto [wec, wn] = co_await asio::async_write(ctx.conn->sock, asio::buffer(buf.write_ptr(), take), net::use_nothrow);
+        if (wec) {
+            co_return StageResult::fail(s.fired() == TimeoutKind::Server ? ResponseFlag::UpstreamTimeout : ResponseFlag::UpstreamReset,
+                                        ErrorSource::Upstream, false);
+        }
+        ctx.body_sent += take;
+        if (done) break;
+    }
+    ctx.body_complete = true;
+    buf.clear();
+    co_return StageResult::next();
+}
+
+// Sends the head and whatever body bytes are already buffered, in one gather write.
+net::awaitable<StageResult> send_request(RequestContext& ctx) {
+    auto& s = *ctx.session;
+    auto& w = *ctx.worker;
+    const std::string_view in = s.input().readable();
+    ctx.chunked.reset();
+    const InitialBody body = initial_body(ctx, in.substr(ctx.req.head_size));
+    if (body.bad_framing) co_return StageResult::respond(400, ResponseFlag::BadRequest);
+
+    http::RequestRewrite rw;
+    rw.client_ip = s.client_ip();
+    rw.default_host = ctx.host_rt->info->address_text;
+    if (!ctx.req.find(http::HeaderId::XRequestId)) {
+        if (!ctx.generated_id) w.request_ids.next(ctx.request_id.data());
+        ctx.generated_id = true;
+        rw.request_id = std::string_view(ctx.request_id.data(), ctx.request_id.size());
+    }
+    http::build_request_head(ctx.req, in.substr(0, ctx.req.head_size), rw, ctx.out_head);
+    net::GatherList<http::HeadBuilder::kMaxPieces + 1> out;
+    for (std::size_t i = 0; i < ctx.out_head.count(); ++i) out.add(ctx.out_head.piece(i));
+    out.add(in.substr(ctx.req.head_size, body.bytes));
+    ctx.input_used = ctx.req.head_size + body.bytes;
+    ctx.bytes_in = ctx.input_used;
+
+    // The client is waiting for permission to send the body: haven grants it itself now that a
+    // server is connected (the Expect field is not forwarded; see docs/proxying.md).
+    if (ctx.req.expect_continue && !body.complete && body.bytes == 0 && ctx.req.version_minor == 1) {
+        s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
+        auto [cec, cn] = co_await asio::async_write(s.client(), asio::buffer(http::kContinue100), net::use_nothrow);
+        if (cec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
+    }
+    s.arm(TimeoutKind::Server, w.config().timeouts.server);
+    s.watch_upstream(&ctx.conn->sock);
+    auto [ec, n] = co_await asio::async_write(ctx.conn->sock, out, net::use_nothrow);
+    if (ec) {
+        const bool timeout = s.fired() == TimeoutKind::Server;
+        ctx.body_complete = body.complete;
+        co_return StageResult::fail(timeout ? ResponseFlag::UpstreamTimeout : ResponseFlag::UpstreamReset,
+                                    ErrorSource::Upstream, !timeout && stale_retryable(ctx));
+    }
+    ctx.body_sent = body.bytes;
+    ctx.body_complete = body.complete;
+    if (!body.complete) co_return co_await stream_request_body(ctx);
+    co_return StageResult::next();
+}
+
+// Reads until a complete final response head is buffered. Interim 1xx responses are passed to an
+// HTTP/1.1 client (except 100, which haven already sent itself); 101 was never asked for.
+net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
+    auto& s = *ctx.session;
+    auto& w = *ctx.worker;
+    auto& buf = ctx.resp_buf;
+    buf.borrow(w.buffers);
+    const auto& limits = w.config().limits;
+    http::ResponseParser parser({limits.max_header_bytes, limits.max_request_line},
+                                std::span<http::Header>(ctx.resp_headers));
+    bool received_any = false;
+    for (;;) {
+        if (!buf.empty()) {
+            const auto st = parser.parse(buf.readable(), ctx.resp, ctx.req.method);
+            if (st == http::ParseStatus::Error) {
+                co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream, false);
+            }
+            if (st == http::ParseStatus::Complete) {
+                if (ctx.resp.status >= 200) co_return StageResult::next();
+                if (ctx.resp.status == 101) {
+                    co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream, false);
+                }
+                if (ctx.resp.status != 100 && ctx.req.version_minor == 1) {
+                    ctx.response_started = true;
+                    s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
+                    auto [cec, cn] = co_await asio::async_write(
+                        s.client(), asio::buffer(buf.readable().data(), ctx.resp.head_size), net::use_nothrow);
+                    if (cec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
+                    ctx.bytes_out += cn;
+                }
+                buf.consume(ctx.resp.head_size);
+                parser.reset();
+                continue;
+            }
+            if (buf.write_space() == 0) buf.compact();
+        }
+        s.arm(TimeoutKind::Server, w.config().timeouts.server);
+        auto [ec, n] = co_await ctx.conn->sock.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()),
+                                                               net::use_nothrow);
+        if (ec || n == 0) {
+            if (s.fired() == TimeoutKind::Server) {
+                co_return StageResult::fail(ResponseFlag::UpstreamTimeout, ErrorSource::Upstream, false);
+            }
+            // Nothing at all came back on a reused connection: the server had most likely closed it.
+            const bool retry = !received_any && stale_retryable(ctx);
+            co_return StageResult::fail(ResponseFlag::UpstreamReset, ErrorSource::Upstream, retry);
+        }
+        received_any = true;
+        buf.commit(n);
+    }
+}
+
+} // namespace
+
+net::awaitable<StageResult> forward(RequestContext& ctx) {
+    StageResult r = co_await send_request(ctx);
+    if (!r.ok()) co_return r;
+    co_return co_await read_response_head(ctx);
+}
+
+} // namespace haven::proxy::stages

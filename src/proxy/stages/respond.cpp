@@ -1,0 +1,159 @@
+// Stage: respond. Relay the response head (rewritten) and body to the client, streaming the body
+// through one buffer whatever its size. A response the server cuts short is never completed
+// towards the client: haven closes the client connection instead.
+#include "http/local_reply.hpp"
+#include "proxy/http_session.hpp"
+#include "proxy/stages/stages.hpp"
+
+#include <asio/write.hpp>
+
+namespace haven::proxy::stages {
+namespace {
+
+using http::BodyKind;
+
+struct BodyProgress {
+    std::uint64_t remaining = 0; // ContentLength: bytes still due
+    bool done = false;
+};
+
+// De-chunking for HTTP/1.0 clients collects payload runs into the gather list.
+struct DechunkSink {
+    net::GatherList<64>* out;
+    bool overflow = false;
+};
+
+void collect_payload(void* ctx, std::string_view payload) {
+    auto* sink = static_cast<DechunkSink*>(ctx);
+    if (sink->out->count() == 64) {
+        sink->overflow = true;
+        return;
+    }
+    sink->out->add(payload);
+}
+
+// Takes the body bytes of `data` that belong to this response into `out`; returns bytes consumed
+// from data, or SIZE_MAX on a framing error.
+std::size_t take_body(RequestContext& ctx, std::string_view data, bool dechunk, BodyProgress& p,
+                      net::GatherList<64>& out) {
+    switch (ctx.resp.body) {
+    case BodyKind::None: p.done = true; return 0;
+    case BodyKind::UntilClose: out.add(data); return data.size();
+    case BodyKind::ContentLength: {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), p.remaining));
+        out.add(data.substr(0, n));
+        p.remaining -= n;
+        p.done = p.remaining == 0;
+        return n;
+    }
+    case BodyKind::Chunked: {
+        DechunkSink sink{&out};
+        const auto r = dechunk ? ctx.chunked.feed(data, &collect_payload, &sink) : ctx.chunked.feed(data);
+        if (r.status == http::ChunkedDecoder::Status::Error || sink.overflow) return SIZE_MAX;
+        if (!dechunk) out.add(data.substr(0, r.consumed));
+        p.done = r.status == http::ChunkedDecoder::Status::Done;
+        return r.consumed;
+    }
+    }
+    return 0;
+}
+
+// Decides the client connection's fate and builds the head. Returns whether to de-chunk.
+bool prepare_head(RequestContext& ctx) {
+    const bool client11 = ctx.req.version_minor == 1;
+    const bool dechunk = ctx.resp.body == BodyKind::Chunked && !client11;
+    const bool delimited = ctx.resp.body != BodyKind::UntilClose && !dechunk;
+    const bool keep = ctx.req.keep_alive() && delimited && ctx.body_complete && !ctx.session->closing();
+    ctx.close_client = !keep;
+    http::ResponseRewrite rw;
+    rw.drop_transfer_encoding = dechunk;
+    if (client11) {
+        rw.connection = keep ? http::ResponseRewrite::Conn::None : http::ResponseRewrite::Conn::Close;
+    } else {
+        rw.connection = keep ? http::ResponseRewrite::Conn::KeepAlive : http::ResponseRewrite::Conn::Close;
+    }
+    http::build_response_head(ctx.resp, ctx.resp_buf.readable().substr(0, ctx.resp.head_size), rw, ctx.out_head);
+    return dechunk;
+}
+
+net::awaitable<bool> write_client(RequestContext& ctx, const net::GatherList<64>& out) {
+    auto& s = *ctx.session;
+    s.arm(TimeoutKind::ClientWrite, ctx.worker->config().timeouts.client_idle);
+    auto [ec, n] = co_await asio::async_write(s.client(), out, net::use_nothrow);
+    ctx.bytes_out += n;
+    co_return !ec;
+}
+
+} // namespace
+
+// Rules:
+//   - the client connection stays open only if the client wants it, the response length is
+//     known to the client, the request body was read completely and haven is not draining;
+//   - the server connection is reused only if the server allows it, the response ended on a
+//     framing boundary, nothing followed it, and the whole request body was sent.
+net::awaitable<StageResult> respond(RequestContext& ctx) {
+    auto& s = *ctx.session;
+    auto& w = *ctx.worker;
+    auto& buf = ctx.resp_buf;
+    ctx.status = ctx.resp.status;
+    ctx.chunked.reset();
+    const bool dechunk = prepare_head(ctx);
+    BodyProgress p{ctx.resp.content_length, false};
+    net::GatherList<64> out;
+    for (std::size_t i = 0; i < ctx.out_head.count(); ++i) out.add(ctx.out_head.piece(i));
+    buf.consume(ctx.resp.head_size);
+    std::size_t used = take_body(ctx, buf.readable(), dechunk, p, out);
+    if (used == SIZE_MAX) co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream, false);
+    ctx.response_started = true;
+    if (!co_await write_client(ctx, out)) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
+    buf.consume(used);
+    bool extra = !buf.empty(); // bytes after the response: the server is not speaking HTTP/1.1 keep-alive
+    while (!p.done) {
+        buf.clear();
+        s.arm(TimeoutKind::Server, w.config().timeouts.server);
+        auto [ec, n] = co_await ctx.conn->sock.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()),
+                                                               net::use_nothrow);
+        if (ec || n == 0) {
+            if (ctx.resp.body == BodyKind::UntilClose && !ec) break; // the server's close ends the body
+            ctx.close_client = true; // never complete a cut response
+            const bool timeout = s.fired() == TimeoutKind::Server;
+            co_return StageResult::fail(timeout ? ResponseFlag::UpstreamTimeout : ResponseFlag::UpstreamAborted,
+                                        ErrorSource::Upstream, false);
+        }
+        buf.commit(n);
+        out.clear();
+        used = take_body(ctx, buf.readable(), dechunk, p, out);
+        if (used == SIZE_MAX) {
+            ctx.close_client = true;
+            co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream, false);
+        }
+        if (!co_await write_client(ctx, out)) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
+        extra = used < buf.size();
+    }
+    ctx.upstream_reusable = ctx.resp.keep_alive() && ctx.resp.body != BodyKind::UntilClose && !extra && ctx.body_complete;
+    buf.clear();
+    co_return StageResult::next();
+}
+
+net::awaitable<void> local_reply(RequestContext& ctx, int status, ResponseFlag flag) {
+    auto& s = *ctx.session;
+    auto& w = *ctx.worker;
+    // Keep the connection only when nothing of the request is left unread.
+    const bool body_pending = ctx.req.body != BodyKind::None && !ctx.body_complete &&
+                              !(ctx.req.body == BodyKind::ContentLength && ctx.req.content_length == 0);
+    if (body_pending || !ctx.req.keep_alive() || status == 400 || status == 408 || s.closing()) ctx.close_client = true;
+    char buf[768];
+    http::LocalReplyOptions o;
+    o.close = ctx.close_client;
+    o.head_request = ctx.req.method == http::Method::Head;
+    o.detail = flag_name(flag);
+    o.date_line = w.date.line();
+    if (status == 503) o.extra_fields = "Retry-After: 1\r\n";
+    const std::string_view reply = http::format_local_reply(buf, sizeof buf, status, o);
+    s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
+    auto [ec, n] = co_await asio::async_write(s.client(), asio::buffer(reply), net::use_nothrow);
+    ctx.bytes_out += n;
+    if (ec) ctx.close_client = true;
+}
+
+} // namespace haven::proxy::stages

@@ -1,0 +1,22 @@
+// Stage: route. The listener's routes choose the pool; requests haven refuses on sight stop here.
+#include "proxy/http_session.hpp"
+#include "proxy/stages/stages.hpp"
+
+namespace haven::proxy::stages {
+
+// Rules, in order:
+//   - an Expect other than 100-continue cannot be met: 417 (RFC 9110 §10.1.1);
+//   - CONNECT asks for a tunnel, which a reverse proxy does not offer: 405;
+//   - no route matches: 404.
+StageResult route(RequestContext& ctx) {
+    if (ctx.req.expect_other) return StageResult::respond(417, ResponseFlag::BadRequest);
+    if (ctx.req.method == http::Method::Connect) return StageResult::respond(405, ResponseFlag::BadRequest);
+    auto& w = *ctx.worker;
+    const std::uint32_t pool = w.snapshot().routers[ctx.session->listener()].match(ctx.req);
+    if (pool == kNoPool) return StageResult::respond(404, ResponseFlag::NoRoute);
+    ctx.pool_index = pool;
+    ctx.pool = &w.pool(pool);
+    return StageResult::next();
+}
+
+} // namespace haven::proxy::stages

@@ -1,0 +1,30 @@
+// The stages of the request pipeline; pipeline.cpp calls them in order. Each file in this folder
+// is one stage. See stage.hpp for StageResult.
+#pragma once
+
+#include "net/io.hpp"
+#include "proxy/request_context.hpp"
+#include "proxy/stage.hpp"
+
+namespace haven::proxy::stages {
+
+// route.cpp: pick the pool from the listener's routes (404 when none matches).
+StageResult route(RequestContext& ctx);
+// pick.cpp: choose a server of the pool with its load balancer, skipping servers already tried.
+StageResult pick(RequestContext& ctx);
+// connect.cpp: a pooled keep-alive connection to the server, or a new one within timeouts.connect.
+net::awaitable<StageResult> connect(RequestContext& ctx);
+// forward.cpp: send the request (head and body) and read the response head.
+net::awaitable<StageResult> forward(RequestContext& ctx);
+// respond.cpp: relay the response head and body to the client.
+net::awaitable<StageResult> respond(RequestContext& ctx);
+// respond.cpp: haven's own reply (404, 502, 503, 504, ...).
+net::awaitable<void> local_reply(RequestContext& ctx, int status, ResponseFlag flag);
+// retry.cpp: whether to try again after a failure, and undo the failed attempt.
+bool retry(RequestContext& ctx, const StageResult& failure);
+// classify.cpp: settle the outcome — status, flag, counters, server lease, upstream connection.
+void classify(RequestContext& ctx, StageResult& result);
+// log.cpp: the access-log record.
+void log(RequestContext& ctx);
+
+} // namespace haven::proxy::stages

@@ -1,0 +1,124 @@
+#include "proxy/tcp_session.hpp"
+
+#include "net/address.hpp"
+#include "net/socket_options.hpp"
+#include "net/tcp_proxy.hpp"
+#include "proxy/access_log.hpp"
+
+namespace haven::proxy {
+
+TcpSession::TcpSession(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener)
+    : w_(w), client_(std::move(sock)), server_(w.io.get_executor()), listener_(listener) {
+    asio::error_code ec;
+    const auto peer = client_.remote_endpoint(ec);
+    client_ip_ = ec ? std::string() : net::ip_text(peer);
+    deadline_.owner = this;
+    deadline_.on_expire = &TcpSession::on_deadline;
+    w_.deadlines.add(deadline_);
+    w_.add_session(this);
+}
+
+TcpSession::~TcpSession() {
+    w_.deadlines.remove(deadline_);
+    w_.remove_session(this);
+}
+
+net::awaitable<void> TcpSession::serve(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener) {
+    TcpSession session(w, std::move(sock), listener);
+    co_await session.run();
+}
+
+void TcpSession::on_deadline(Deadline* d) {
+    auto* s = static_cast<TcpSession*>(d->owner);
+    s->timed_out_ = true;
+    asio::error_code ignored;
+    s->client_.cancel(ignored);
+    s->server_.cancel(ignored);
+}
+
+// Tries servers until one accepts the connection: every server at most once, at most 3 attempts.
+net::awaitable<bool> TcpSession::connect_upstream(upstream::PoolRuntime& pool) {
+    std::array<upstream::HostIndex, 3> tried{};
+    const std::string& source = client_ip_;
+    for (attempts_ = 0; attempts_ < tried.size();) {
+        upstream::PickRequest pr;
+        pr.exclude = std::span<const upstream::HostIndex>(tried.data(), attempts_);
+        if (pool.hosts().balance == config::Balance::Hash && !source.empty()) {
+            pr.hash = upstream::hash_key(source);
+            pr.has_hash = true;
+        }
+        host_ = pool.pick(pr);
+        if (host_ == upstream::kNoHost) {
+            if (attempts_ == 0) flag_ = ResponseFlag::NoHealthyServer;
+            co_return false;
+        }
+        tried[attempts_++] = host_;
+        const auto& info = pool.hosts().hosts[host_];
+        if (!tried_.empty()) tried_ += ',';
+        tried_ += info.name;
+        server_ = asio::ip::tcp::socket(w_.io.get_executor());
+        w_.deadlines.set(deadline_, w_.config().timeouts.connect);
+        timed_out_ = false;
+        w_.stats.upstream_connects.inc();
+        auto* rt = pool.acquire(host_);
+        auto [cec] = co_await server_.async_connect(info.endpoint, net::use_nothrow);
+        pool.release(rt);
+        if (!cec) co_return true;
+        flag_ = timed_out_ ? ResponseFlag::UpstreamConnectTimeout : ResponseFlag::UpstreamConnectFailure;
+    }
+    co_return false;
+}
+
+net::awaitable<void> TcpSession::run() {
+    w_.stats.connections_active.inc();
+    const auto start = w_.scheduler.now();
+    const std::int64_t start_wall = wall_time_us();
+    const std::uint32_t pool_index = w_.snapshot().routers[listener_].match(http::RequestHead{});
+    net::RelayResult moved;
+    upstream::PoolRuntime* pool = pool_index == kNoPool ? nullptr : &w_.pool(pool_index);
+    if (pool && co_await connect_upstream(*pool)) {
+        flag_ = ResponseFlag::None;
+        net::set_stream_options(client_);
+        net::set_stream_options(server_);
+        auto* rt = pool->acquire(host_);
+        const auto idle = w_.config().timeouts.client_idle;
+        w_.deadlines.set(deadline_, idle);
+        char* ab = w_.buffers.acquire();
+        char* ba = w_.buffers.acquire();
+        moved = co_await net::relay(client_, server_, ab, ba, w_.buffers.buffer_size(),
+                                    [this, idle] { w_.deadlines.set(deadline_, idle); });
+        w_.buffers.release(ab);
+        w_.buffers.release(ba);
+        pool->release(rt);
+        if (timed_out_) flag_ = ResponseFlag::ClientTimeout;
+    } else if (!pool) {
+        flag_ = ResponseFlag::NoRoute;
+    }
+    asio::error_code ignored;
+    client_.close(ignored);
+    server_.close(ignored);
+    w_.stats.flags[static_cast<std::size_t>(flag_)].inc();
+    if (w_.access_log) {
+        AccessRecord r;
+        r.time_us = start_wall;
+        r.duration_us = static_cast<std::uint32_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(w_.scheduler.now() - start).count());
+        r.flag = flag_;
+        r.attempts = attempts_;
+        r.bytes_in = moved.a_to_b;
+        r.bytes_out = moved.b_to_a;
+        r.client.set(client_ip_);
+        r.method.set("TCP");
+        r.listener.set(w_.config().listeners[listener_].name);
+        if (pool) {
+            r.pool.set(pool->hosts().name);
+            if (host_ < pool->hosts().hosts.size()) r.server.set(pool->hosts().hosts[host_].name);
+        }
+        r.tried.set(tried_);
+        if (!w_.access_log->try_push(r)) w_.stats.access_log_dropped.inc();
+    }
+    w_.stats.connections_active.dec();
+    w_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+} // namespace haven::proxy

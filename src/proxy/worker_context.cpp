@@ -1,0 +1,144 @@
+#include "proxy/worker_context.hpp"
+
+#include "proxy/request_context.hpp"
+#include "proxy/session.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+namespace haven::proxy {
+namespace {
+
+// Buffers hold a whole head (the parser needs it contiguous) and are the unit of body streaming.
+std::size_t buffer_size_for(const config::Config& c) {
+    return std::max<std::size_t>(16384, c.limits.max_header_bytes + 1024);
+}
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void hex64(std::uint64_t v, char* out) {
+    for (int i = 15; i >= 0; --i) {
+        out[i] = kHex[v & 0xf];
+        v >>= 4;
+    }
+}
+
+} // namespace
+
+void DateCache::refresh(std::int64_t wall_us) {
+    const std::int64_t sec = wall_us / 1'000'000;
+    if (sec == second_) return;
+    second_ = sec;
+    const std::time_t t = static_cast<std::time_t>(sec);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    len_ = std::strftime(buf_.data(), buf_.size(), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+}
+
+void RequestIdGenerator::next(char* out) {
+    hex64(prefix_, out);
+    hex64(++counter_, out + 16);
+}
+
+WorkerContext::WorkerContext(unsigned idx, std::shared_ptr<const Snapshot> snapshot, WorkerShared& sh,
+                             AccessLogRing* log)
+    : index(idx),
+      io(ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+      scheduler(io),
+      deadlines(scheduler, std::chrono::milliseconds(100)),
+      buffers(buffer_size_for(*snapshot->config), 256),
+      random(FastRandom::from_entropy()),
+      request_ids(random.next_u64()),
+      access_log(log),
+      shared(sh),
+      snapshot_(std::move(snapshot)) {
+    for (const auto& set : snapshot_->pools) {
+        pools_.push_back(std::make_unique<upstream::PoolRuntime>(set, deadlines, random));
+    }
+    date.refresh(wall_time_us());
+}
+
+WorkerContext::~WorkerContext() {
+    pools_.clear();
+    for (auto* r : free_requests_) delete r;
+}
+
+void WorkerContext::apply(std::shared_ptr<const Snapshot> snapshot) {
+    // Pools are matched by name: a pool that keeps its name keeps its connections.
+    std::vector<std::unique_ptr<upstream::PoolRuntime>> next;
+    for (const auto& set : snapshot->pools) {
+        std::unique_ptr<upstream::PoolRuntime> kept;
+        for (auto& p : pools_) {
+            if (p && p->hosts().name == set->name) {
+                kept = std::move(p);
+                break;
+            }
+        }
+        if (kept) {
+            kept->update(set);
+        } else {
+            kept = std::make_unique<upstream::PoolRuntime>(set, deadlines, random);
+        }
+        next.push_back(std::move(kept));
+    }
+    pools_ = std::move(next);
+    snapshot_ = std::move(snapshot);
+}
+
+void WorkerContext::add_session(Session* s) {
+    s->next = sessions_head_;
+    s->prev = nullptr;
+    if (sessions_head_) sessions_head_->prev = s;
+    sessions_head_ = s;
+    ++session_count_;
+}
+
+void WorkerContext::remove_session(Session* s) {
+    if (s->prev) s->prev->next = s->next;
+    if (s->next) s->next->prev = s->prev;
+    if (sessions_head_ == s) sessions_head_ = s->next;
+    s->prev = s->next = nullptr;
+    --session_count_;
+}
+
+bool WorkerContext::evict_idle_session() {
+    Session* oldest = nullptr;
+    for (Session* s = sessions_head_; s; s = s->next) {
+        if (s->idle() && (!oldest || s->idle_since() < oldest->idle_since())) oldest = s;
+    }
+    if (!oldest) return false;
+    oldest->close_idle();
+    stats.connections_evicted.inc();
+    return true;
+}
+
+void WorkerContext::begin_drain() {
+    draining_ = true;
+    for (Session* s = sessions_head_; s;) {
+        Session* next = s->next;
+        s->on_drain();
+        s = next;
+    }
+}
+
+RequestContext* WorkerContext::acquire_request() {
+    RequestContext* r;
+    if (!free_requests_.empty()) {
+        r = free_requests_.back();
+        free_requests_.pop_back();
+    } else {
+        r = new RequestContext(config().limits.max_headers);
+    }
+    r->reset();
+    return r;
+}
+
+void WorkerContext::release_request(RequestContext* r) {
+    if (free_requests_.size() < 1024 && r->req_headers.size() == config().limits.max_headers) {
+        free_requests_.push_back(r);
+    } else {
+        delete r;
+    }
+}
+
+} // namespace haven::proxy

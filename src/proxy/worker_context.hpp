@@ -1,0 +1,108 @@
+// WorkerContext: everything one worker thread owns — its event loop, timeouts, buffers, pools,
+// counters, access-log ring and client sessions. Nothing here is touched by another thread except
+// through post() onto `io` (snapshot updates, shutdown) and the relaxed counters in `stats`.
+#pragma once
+
+#include "core/asio_scheduler.hpp"
+#include "core/deadlines.hpp"
+#include "core/random.hpp"
+#include "net/buffer_pool.hpp"
+#include "proxy/snapshot.hpp"
+#include "proxy/stats.hpp"
+#include "upstream/pool_manager.hpp"
+
+#include <asio/io_context.hpp>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace haven::proxy {
+
+class AccessLogRing;
+class Session;
+struct RequestContext;
+
+// "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n" for haven's own replies, refreshed once a tick.
+class DateCache {
+public:
+    void refresh(std::int64_t wall_us);
+    std::string_view line() const { return {buf_.data(), len_}; }
+
+private:
+    std::array<char, 64> buf_{};
+    std::size_t len_ = 0;
+    std::int64_t second_ = -1;
+};
+
+// X-Request-Id values: a random per-worker prefix and a counter, 32 hex digits, no syscall.
+class RequestIdGenerator {
+public:
+    explicit RequestIdGenerator(std::uint64_t prefix) : prefix_(prefix) {}
+    // Writes 32 characters to out.
+    void next(char* out);
+
+private:
+    std::uint64_t prefix_;
+    std::uint64_t counter_ = 0;
+};
+
+struct WorkerShared; // process-wide state shared by workers (connection count)
+
+class WorkerContext {
+public:
+    WorkerContext(unsigned index, std::shared_ptr<const Snapshot> snapshot, WorkerShared& shared,
+                  AccessLogRing* access_log);
+    ~WorkerContext();
+    WorkerContext(const WorkerContext&) = delete;
+    WorkerContext& operator=(const WorkerContext&) = delete;
+
+    // Adopts a new snapshot (on this worker's thread): pools keep their connections where the
+    // servers are unchanged.
+    void apply(std::shared_ptr<const Snapshot> snapshot);
+
+    const config::Config& config() const { return *snapshot_->config; }
+    const Snapshot& snapshot() const { return *snapshot_; }
+    upstream::PoolRuntime& pool(std::uint32_t index) { return *pools_[index]; }
+
+    // Client sessions, for draining and for evicting idle connections at max_connections.
+    void add_session(Session* s);
+    void remove_session(Session* s);
+    // Closes the longest-idle client connection of this worker; false if none is idle.
+    bool evict_idle_session();
+    // Graceful shutdown: idle connections close now, busy ones after their current response.
+    void begin_drain();
+    bool draining() const { return draining_; }
+    std::size_t session_count() const { return session_count_; }
+
+    // Pooled per-request state (header arrays etc.): no allocation per request once warm.
+    RequestContext* acquire_request();
+    void release_request(RequestContext* r);
+
+    unsigned index;
+    asio::io_context io;
+    AsioScheduler scheduler;
+    DeadlineList deadlines;
+    net::BufferPool buffers;
+    FastRandom random;
+    WorkerStats stats;
+    DateCache date;
+    RequestIdGenerator request_ids;
+    AccessLogRing* access_log;
+    WorkerShared& shared;
+
+private:
+    std::shared_ptr<const Snapshot> snapshot_;
+    std::vector<std::unique_ptr<upstream::PoolRuntime>> pools_;
+    Session* sessions_head_ = nullptr; // intrusive list, most recently idle last
+    std::size_t session_count_ = 0;
+    bool draining_ = false;
+    std::vector<RequestContext*> free_requests_;
+};
+
+struct WorkerShared {
+    std::atomic<std::uint32_t> connections{0}; // client connections open in the process
+};
+
+} // namespace haven::proxy

@@ -1,0 +1,64 @@
+#include "upstream/pool_manager.hpp"
+
+namespace haven::upstream {
+
+PoolRuntime::PoolRuntime(std::shared_ptr<const HostSet> set, DeadlineList& deadlines, Random& random)
+    : set_(std::move(set)), deadlines_(deadlines), random_(random) {
+    active_.assign(set_->hosts.size(), 0);
+    for (HostIndex i = 0; i < set_->hosts.size(); ++i) {
+        auto* r = new HostRuntime(make_conn_pool());
+        r->index = i;
+        r->info = &set_->hosts[i];
+        hosts_.push_back(r);
+    }
+    lb_ = make_load_balancer(set_->balance, active_, random_);
+    lb_->set_hosts(set_->eligible);
+}
+
+PoolRuntime::~PoolRuntime() {
+    for (auto* r : hosts_) retire(r);
+}
+
+std::unique_ptr<ConnPool> PoolRuntime::make_conn_pool() const {
+    return std::make_unique<ConnPool>(deadlines_, set_->keepalive.max_idle,
+                                      std::chrono::duration_cast<Duration>(set_->keepalive.idle_timeout));
+}
+
+void PoolRuntime::retire(HostRuntime* r) {
+    r->index = kNoHost;
+    r->info = nullptr;
+    r->conns->clear();
+    if (r->leases == 0) delete r;
+}
+
+void PoolRuntime::update(std::shared_ptr<const HostSet> set) {
+    const auto old = std::move(set_);
+    set_ = std::move(set);
+    std::vector<HostRuntime*> next(set_->hosts.size(), nullptr);
+    ActiveCounts active(set_->hosts.size(), 0);
+    for (HostIndex i = 0; i < set_->hosts.size(); ++i) {
+        const auto& h = set_->hosts[i];
+        for (auto*& r : hosts_) {
+            if (r && r->info->name == h.name && r->info->endpoint == h.endpoint) {
+                next[i] = r;
+                r = nullptr;
+                break;
+            }
+        }
+        if (!next[i]) next[i] = new HostRuntime(make_conn_pool());
+        next[i]->index = i;
+        next[i]->info = &h;
+        next[i]->conns->set_limits(set_->keepalive.max_idle,
+                                   std::chrono::duration_cast<Duration>(set_->keepalive.idle_timeout));
+        active[i] = next[i]->active;
+    }
+    for (auto* r : hosts_) {
+        if (r) retire(r); // servers that left the pool
+    }
+    hosts_ = std::move(next);
+    active_ = std::move(active);
+    if (old->balance != set_->balance) lb_ = make_load_balancer(set_->balance, active_, random_);
+    lb_->set_hosts(set_->eligible);
+}
+
+} // namespace haven::upstream

@@ -1,0 +1,413 @@
+// A table of broken configs: each must fail with an error at an exact line:column whose message
+// contains the given text. Grows with every config bug found (see docs/configuration.md).
+#include "config/yaml_loader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace haven::config {
+namespace {
+
+struct BadCase {
+    const char* name;
+    const char* yaml;
+    int line;
+    int column;
+    const char* message; // a substring of the full "path: message" text
+};
+
+// Every case is this config with one thing broken, so each error has a single cause.
+//   listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]
+//   pools: [ { name: web, servers: [ { name: w1, address: 127.0.0.1:9001 } ] } ]
+const BadCase kCases[] = {
+    {"unknown top-level key",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "timeout: { connect: 1s }\n",
+     3, 1, "top level: unknown key \"timeout\" (did you mean \"timeouts\"?)"},
+    {"unknown listener key",
+     "listeners:\n"
+     "  - name: web\n"
+     "    listen: 127.0.0.1:8080\n"
+     "    pool: web\n"
+     "    lisen: 127.0.0.1:8081\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     5, 5, "listeners[0]: unknown key \"lisen\" (did you mean \"listen\"?)"},
+    {"unknown match key",
+     "listeners:\n"
+     "  - name: web\n"
+     "    listen: 127.0.0.1:8080\n"
+     "    routes: [ { match: { prefix: /api }, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     4, 26, "listeners[0].routes[0].match: unknown key \"prefix\""},
+    {"unknown server key without a near miss",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001, backup: true } ] } ]\n",
+     2, 61, "pools[0].servers[0]: unknown key \"backup\""},
+    {"unknown keepalive key",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    keepalive: { max_idel: 4 }\n",
+     5, 18, "pools[0].keepalive: unknown key \"max_idel\" (did you mean \"max_idle\"?)"},
+    {"duration without unit",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "timeouts: { connect: 2 }\n",
+     3, 22, "timeouts.connect: invalid duration \"2\" (use a unit: 250ms, 2s, 1m, 1h)"},
+    {"zero duration",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "timeouts:\n"
+     "  server: 0s\n",
+     4, 11, "timeouts.server: duration must be greater than 0, got \"0s\""},
+    {"negative duration",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "timeouts: { client_idle: -5s }\n",
+     3, 26, "timeouts.client_idle: invalid duration \"-5s\""},
+    {"huge duration",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "timeouts: { drain: 99999999999999999999h }\n",
+     3, 20, "timeouts.drain: duration \"99999999999999999999h\" is too large"},
+    {"bad size",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "limits: { max_header_bytes: 32kb }\n",
+     3, 29, "limits.max_header_bytes: expected a size from 1024 to 1048576 bytes"},
+    {"size out of range",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "limits: { max_header_bytes: 2MiB }\n",
+     3, 29, "got \"2MiB\""},
+    {"request line longer than the head",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "limits:\n"
+     "  max_header_bytes: 2KiB\n"
+     "  max_request_line: 4KiB\n",
+     4, 3, "limits.max_request_line: 4096 exceeds limits.max_header_bytes (2048)"},
+    {"max_headers out of range",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "limits: { max_headers: 0 }\n",
+     3, 24, "limits.max_headers: expected an integer from 1 to 1000, got \"0\""},
+    {"threads out of range",
+     "threads: 257\n"
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     1, 10, "threads: expected an integer from 1 to 256, got \"257\""},
+    {"endpoint without port",
+     "listeners: [ { name: web, listen: 127.0.0.1, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     1, 35, "listeners[0].listen: invalid address \"127.0.0.1\""},
+    {"server port 0",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:0 } ] } ]\n",
+     2, 45, "pools[0].servers[0].address: invalid address \"127.0.0.1:0\""},
+    {"unbracketed IPv6",
+     "listeners: [ { name: web, listen: \"::1:8080\", pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     1, 35, "expected HOST:PORT with an IPv4 address, [IPv6] or host name"},
+    {"unresolvable host",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: \"db.nowhere:5432\" } ] } ]\n",
+     2, 45, "pools[0].servers[0].address: cannot resolve host \"db.nowhere\": not found"},
+    {"bad mode",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web, mode: HTTP } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     1, 68, "listeners[0].mode: unknown value \"HTTP\" (expected one of: http, tcp)"},
+    {"bad balance",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    balance: round_robin\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n",
+     4, 14,
+     "pools[0].balance: unknown value \"round_robin\" (expected one of: roundrobin, leastconn, "
+     "random2, hash)"},
+    {"bad hash_on",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    balance: hash\n"
+     "    hash_on: query:id\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n",
+     5, 14, "pools[0].hash_on: unknown value \"query:id\" (expected source, path, header:NAME"},
+    {"hash_on header without a name",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    balance: hash\n"
+     "    hash_on: \"header:\"\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n",
+     5, 14, "pools[0].hash_on: invalid header name \"\""},
+    {"list where a mapping is expected",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "timeouts: [ 1s ]\n",
+     3, 11, "timeouts: expected a mapping, got a list"},
+    {"mapping where a list is expected",
+     "listeners: { name: web, listen: 127.0.0.1:8080, pool: web }\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     1, 12, "listeners: expected a list, got a mapping"},
+    {"list where a string is expected",
+     "listeners: [ { name: [web], listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     1, 22, "listeners[0].name: expected a string, got a list"},
+    {"empty value",
+     "listeners:\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     1, 1, "listeners: expected a list, got an empty value"},
+    {"top level is a list",
+     "- listeners\n",
+     1, 1, "top level: expected a mapping, got a list"},
+    {"duplicate key",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    name: www\n",
+     5, 5, "pools[0]: duplicate key \"name\" (first at 3:5)"},
+    {"duplicate top-level key",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "listeners: []\n",
+     3, 1, "top level: duplicate key \"listeners\" (first at 1:1)"},
+    {"duplicate listener name",
+     "listeners:\n"
+     "  - { name: web, listen: 127.0.0.1:8080, pool: web }\n"
+     "  - { name: web, listen: 127.0.0.1:8081, pool: web }\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     3, 5, "listeners[1].name: duplicate listener name \"web\" (first at 2:5)"},
+    {"duplicate pool name",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - { name: web, servers: [ { address: 127.0.0.1:9001 } ] }\n"
+     "  - { name: web, servers: [ { address: 127.0.0.1:9002 } ] }\n",
+     4, 5, "pools[1].name: duplicate pool name \"web\" (first at 3:5)"},
+    {"duplicate server name",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers:\n"
+     "      - { name: a, address: 127.0.0.1:9001 }\n"
+     "      - { name: a, address: 127.0.0.1:9002 }\n",
+     6, 9, "pools[0].servers[1].name: duplicate server name \"a\" in pool \"web\" (first at 5:9)"},
+    {"duplicate listen address",
+     "listeners:\n"
+     "  - { name: a, listen: 127.0.0.1:8080, pool: web }\n"
+     "  - { name: b, listen: 127.0.0.1:8080, pool: web }\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     3, 5, "listeners[1].listen: 127.0.0.1:8080 is already used by listener \"a\" at 2:5"},
+    {"duplicate listen address spelled differently",
+     "listeners:\n"
+     "  - { name: a, listen: \"[::1]:8080\", pool: web }\n"
+     "  - { name: b, listen: \"[0:0::1]:8080\", pool: web }\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     3, 5, "is already used by listener \"a\""},
+    {"unknown pool in a route",
+     "listeners:\n"
+     "  - name: web\n"
+     "    listen: 127.0.0.1:8080\n"
+     "    routes:\n"
+     "      - pool: wbe\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     5, 9, "listeners[0].routes[0].pool: unknown pool \"wbe\" (did you mean \"web\"?)"},
+    {"unknown pool on a listener",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: api } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     1, 14, "listeners[0].pool: unknown pool \"api\""},
+    {"tcp listener with routes",
+     "listeners:\n"
+     "  - name: db\n"
+     "    listen: 127.0.0.1:5432\n"
+     "    mode: tcp\n"
+     "    pool: web\n"
+     "    routes: [ { pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     6, 15, "listeners[0].routes: a tcp listener cannot have routes"},
+    {"tcp listener without pool",
+     "listeners: [ { name: db, listen: 127.0.0.1:5432, mode: tcp } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     1, 14, "listeners[0]: a tcp listener needs \"pool\""},
+    {"http listener with neither routes nor pool",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080 } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     1, 14, "listeners[0]: an http listener needs \"routes\" or \"pool\""},
+    {"listener without listen",
+     "listeners: [ { name: web, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     1, 14, "listeners[0]: missing \"listen\""},
+    {"route without pool",
+     "listeners:\n"
+     "  - name: web\n"
+     "    listen: 127.0.0.1:8080\n"
+     "    routes: [ { match: { path: /a } } ]\n"
+     "    pool: web\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     4, 15, "listeners[0].routes[0]: missing \"pool\""},
+    {"pool without servers",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [] } ]\n",
+     2, 10, "pools[0]: has no servers"},
+    {"pool without name",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] }, { servers: [] } ]\n",
+     2, 67, "pools[1]: missing \"name\""},
+    {"no pools",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n",
+     0, 0, "no pools"},
+    {"unreachable route",
+     "listeners:\n"
+     "  - name: web\n"
+     "    listen: 127.0.0.1:8080\n"
+     "    routes:\n"
+     "      - pool: web\n"
+     "      - match: { path_prefix: /api }\n"
+     "        pool: web\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     5, 9, "listeners[0].routes[0]: a route without \"match\" matches every request, so "
+           "routes[1] and later are unreachable"},
+    {"unreachable listener pool",
+     "listeners:\n"
+     "  - name: web\n"
+     "    listen: 127.0.0.1:8080\n"
+     "    pool: web\n"
+     "    routes: [ { pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     5, 15, "the listener's \"pool\" (web) is never used"},
+    {"empty match",
+     "listeners:\n"
+     "  - name: web\n"
+     "    listen: 127.0.0.1:8080\n"
+     "    routes: [ { match: {}, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     4, 15, "listeners[0].routes[0].match: has no conditions"},
+    {"path without slash",
+     "listeners:\n"
+     "  - name: web\n"
+     "    listen: 127.0.0.1:8080\n"
+     "    routes: [ { match: { path_prefix: api }, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     4, 39, "listeners[0].routes[0].match.path_prefix: invalid path \"api\""},
+    {"wildcard in the middle of a host",
+     "listeners:\n"
+     "  - name: web\n"
+     "    listen: 127.0.0.1:8080\n"
+     "    routes: [ { match: { host: \"api.*.com\" }, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     4, 32, "listeners[0].routes[0].match.host: invalid host \"api.*.com\""},
+    {"lowercase method",
+     "listeners:\n"
+     "  - name: web\n"
+     "    listen: 127.0.0.1:8080\n"
+     "    routes: [ { match: { methods: [GET, post] }, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     4, 41, "listeners[0].routes[0].match.methods[1]: invalid method \"post\""},
+    {"weight not a number",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers:\n"
+     "      - { name: web1, address: 127.0.0.1:9001 }\n"
+     "      - { name: web2, address: 127.0.0.1:9002, weight: ten }\n",
+     6, 56, "pools[0].servers[1].weight: expected an integer from 0 to 256, got \"ten\""},
+    {"weight out of range",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001, weight: 257 } ] } ]\n",
+     2, 69, "pools[0].servers[0].weight: expected an integer from 0 to 256, got \"257\""},
+    {"bad name characters",
+     "listeners: [ { name: \"my web\", listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     1, 22, "listeners[0].name: invalid name \"my web\""},
+    {"access_log without path",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "access_log: { enabled: true }\n",
+     3, 13, "access_log: missing \"path\""},
+    {"access_log enabled not a bool",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "access_log: { path: stdout, enabled: yes }\n",
+     3, 38, "access_log.enabled: expected true or false, got \"yes\""},
+    {"YAML syntax error",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web }\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 1, "YAML syntax error: end of sequence flow not found"},
+    {"YAML syntax error: bad indentation",
+     "listeners:\n"
+     "  - name: web\n"
+     "   listen: 127.0.0.1:8080\n",
+     3, 4, "YAML syntax error: end of sequence not found"},
+    {"two documents",
+     "listeners: []\n"
+     "---\n"
+     "pools: []\n",
+     3, 1, "only one YAML document is allowed"},
+    {"key that is not a string",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "[a]: 1\n",
+     3, 1, "top level: expected a key that is a string, got a list"},
+};
+
+LoadOptions offline() {
+    LoadOptions o;
+    o.resolve_host = [](const std::string&) -> std::optional<std::string> { return "not found"; };
+    return o;
+}
+
+class BadConfig : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadConfig, FailsAtTheExpectedPosition) {
+    const BadCase& c = GetParam();
+    auto r = load_string(c.yaml, "bad.yaml", offline());
+    EXPECT_FALSE(r.config.has_value());
+    std::string all;
+    const ConfigError* hit = nullptr;
+    for (const auto& e : r.errors) {
+        all += e.to_string() + "\n";
+        if (hit == nullptr && e.message.find(c.message) != std::string::npos) hit = &e;
+    }
+    ASSERT_NE(hit, nullptr) << "no error contains: " << c.message << "\ngot:\n" << all;
+    EXPECT_EQ(hit->file, "bad.yaml");
+    EXPECT_EQ(hit->line, c.line) << all;
+    EXPECT_EQ(hit->column, c.column) << all;
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, BadConfig, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<BadCase>& info) {
+                             std::string name;
+                             for (const char* p = info.param.name; *p != '\0'; ++p) {
+                                 bool alnum = std::isalnum(static_cast<unsigned char>(*p)) != 0;
+                                 name += alnum ? *p : '_';
+                             }
+                             return name;
+                         });
+
+// The base of the table loads, so each case's error is the one thing it breaks.
+TEST(BadConfig, BaseIsValid) {
+    auto r = load_string("listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+                         "pools: [ { name: web, servers: [ { name: w1, address: 127.0.0.1:9001 } ] } ]\n",
+                         "ok.yaml", offline());
+    EXPECT_TRUE(r.config.has_value());
+}
+
+// Report all errors, not just the first: two unrelated mistakes give two errors, in order.
+TEST(BadConfig, ReportsEveryError) {
+    auto r = load_string("listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web, mod: tcp } ]\n"
+                         "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001, weight: x } ] } ]\n",
+                         "two.yaml", offline());
+    ASSERT_EQ(r.errors.size(), 2u);
+    EXPECT_EQ(r.errors[0].to_string(),
+              "two.yaml:1:62: listeners[0]: unknown key \"mod\" (did you mean \"mode\"?)");
+    EXPECT_EQ(r.errors[1].to_string(),
+              "two.yaml:2:69: pools[0].servers[0].weight: expected an integer from 0 to 256, got \"x\"");
+}
+
+} // namespace
+} // namespace haven::config

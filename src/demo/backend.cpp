@@ -144,6 +144,7 @@ net::awaitable<void> accept_loop(asio::ip::tcp::acceptor& a, BackendState& state
             if (!a.is_open()) co_return;
             continue;
         }
+        ++state.connections;
         asio::co_spawn(a.get_executor(), serve_connection(std::move(sock), state), asio::detached);
     }
 }

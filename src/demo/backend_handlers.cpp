@@ -41,7 +41,7 @@ nlohmann::json settings_json(const BackendState& st) {
     const auto& s = st.settings;
     return {{"name", s.name},       {"status", s.status},         {"latency_ms", s.latency_ms},
             {"error_rate", s.error_rate}, {"close_rate", s.close_rate}, {"health", s.fail_health ? "fail" : "ok"},
-            {"requests", st.requests}};
+            {"requests", st.requests}, {"connections", st.connections}};
 }
 
 // /_control: change behaviour at run time. Unknown or invalid values are a 400 naming the key.

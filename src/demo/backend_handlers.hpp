@@ -30,6 +30,7 @@ struct BackendState {
     BackendSettings settings;
     FastRandom random;
     std::uint64_t requests = 0;
+    std::uint64_t connections = 0; // accepted so far (tests check keep-alive reuse with it)
 };
 
 struct Action {

@@ -40,13 +40,15 @@ void add_content_length(std::string_view v, FieldFacts& f) {
         }
         std::uint64_t n = 0;
         do {
-            const unsigned d = static_cast<unsigned>(*p - '0');
-            if (n > (kMaxContentLength - d) / 10) {
+            if (n > kMaxContentLength / 10) { // n * 10 + 9 cannot wrap below this
                 f.cl_bad = true;
                 return;
             }
-            n = n * 10 + d;
-            ++p;
+            n = n * 10 + static_cast<unsigned>(*p++ - '0');
+            if (n > kMaxContentLength) {
+                f.cl_bad = true;
+                return;
+            }
         } while (p < e && is_digit(*p));
         if (f.cl_present && n != f.cl) f.cl_bad = true;
         f.cl_present = true;

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Starts haven the way ../shared/bench/peers.sh and cpu-cost.sh expect an extra target: in the
+# foreground, on 127.0.0.1:PORT, round-robin over the given backends, one worker thread, access
+# log off (as for the peers), active health checks like HAProxy's (check inter 2s) when
+# HEALTH_CHECKS is 1.
+#   haven-peer.sh PORT BACKENDS(host:port,host:port) WORKDIR
+set -euo pipefail
+port=$1 backends=$2 dir=$3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+haven=${HAVEN_BIN:-$here/../build/release/haven}
+mkdir -p "$dir"
+{
+    echo "threads: 1"
+    echo "listeners:"
+    echo "  - { name: bench, listen: 127.0.0.1:$port, mode: http, pool: be }"
+    echo "pools:"
+    echo "  - name: be"
+    echo "    balance: roundrobin"
+    echo "    servers:"
+    i=0
+    for b in ${backends//,/ }; do
+        i=$((i + 1))
+        echo "      - { name: b$i, address: $b }"
+    done
+    echo "timeouts: { connect: 5s, client_idle: 60s, server: 60s }"
+} >"$dir/haven.yaml"
+exec "$haven" run -c "$dir/haven.yaml" --log-level warn

@@ -1,0 +1,42 @@
+#include "http/local_reply.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace haven::http {
+namespace {
+
+TEST(LocalReply, CompleteResponseWithReasonInTheBody) {
+    char buf[512];
+    LocalReplyOptions o;
+    o.detail = "upstream connect failure";
+    o.close = true;
+    o.date_line = "Date: Fri, 27 Nov 2026 02:00:00 GMT\r\n";
+    const std::string r(format_local_reply(buf, sizeof buf, 502, o));
+    const std::string body = "502 Bad Gateway: upstream connect failure\n";
+    EXPECT_EQ(r, "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+                     "\r\nConnection: close\r\nDate: Fri, 27 Nov 2026 02:00:00 GMT\r\n\r\n" + body);
+}
+
+TEST(LocalReply, HeadRequestGetsNoBodyButTheLength) {
+    char buf[512];
+    LocalReplyOptions o;
+    o.head_request = true;
+    o.extra_fields = "Retry-After: 1\r\n";
+    const std::string r(format_local_reply(buf, sizeof buf, 503, o));
+    EXPECT_NE(r.find("Retry-After: 1\r\n"), std::string::npos);
+    EXPECT_NE(r.find("Content-Length: 24\r\n"), std::string::npos) << r;
+    EXPECT_TRUE(r.ends_with("\r\n\r\n"));
+}
+
+TEST(LocalReply, TruncatesRatherThanOverflows) {
+    char buf[64];
+    LocalReplyOptions o;
+    o.detail = std::string(500, 'x');
+    const auto r = format_local_reply(buf, sizeof buf, 400, o);
+    EXPECT_EQ(r.size(), sizeof buf);
+}
+
+} // namespace
+} // namespace haven::http

@@ -112,7 +112,7 @@ struct TargetMarks {
 
 // request-target octets up to the SP that ends it (RFC 9112 §3.2, RFC 3986 §2-3): no CTL, SP,
 // DEL, non-ASCII, '"' '#' '<' '>' '\' '^' '`' '{' '|' '}'; '%' must start a pct-encoding.
-// Unbounded: the caller guarantees a control character before e, which stops every loop here.
+// Without kBounded the caller guarantees a control character before e: it stops every loop here.
 template <bool kBounded>
 Outcome scan_target(const char* p, const char* e, TargetMarks& m) {
     for (;;) {
@@ -312,8 +312,7 @@ Outcome parse_fields(const char* p, const char* e, std::span<Header> storage, st
         const char* stop = find_ctl(p + 1, e);
         while (stop != e && *stop == '\t') stop = find_ctl(stop + 1, e);
         if (stop == e) [[unlikely]] return partial_field_line(p, e);
-        do ++p;
-        while (is_tchar(*p));
+        p = find_non_tchar(p + 1, stop);
         if (*p != ':') [[unlikely]] return after_name(p, e);
         const auto name_len = static_cast<std::size_t>(p - name);
         do ++p;

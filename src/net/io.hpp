@@ -4,6 +4,8 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -36,9 +38,37 @@ public:
     const asio::const_buffer* begin() const { return b_.data(); }
     const asio::const_buffer* end() const { return b_.data() + n_; }
 
+    // Drops the first `bytes` bytes (already sent).
+    void consume(std::size_t bytes) {
+        std::size_t i = 0;
+        while (i < n_ && bytes >= b_[i].size()) bytes -= b_[i++].size();
+        if (i < n_) b_[i] += bytes;
+        for (std::size_t j = i; j < n_; ++j) b_[j - i] = b_[j];
+        n_ -= i;
+    }
+
 private:
     std::array<asio::const_buffer, N> b_{};
     std::size_t n_ = 0;
 };
+
+// One non-blocking sendmsg of as much of `bufs` as fits (at most 64 pieces). Returns the bytes
+// sent; `ec` is set only on a real error, not when the socket buffer is full.
+std::size_t send_some_now(asio::ip::tcp::socket& s, const asio::const_buffer* bufs, std::size_t count,
+                          asio::error_code& ec);
+
+// Writes all of `bufs`. The first attempt is a direct non-blocking send: when the kernel takes
+// everything (the usual case for heads and small bodies) there is no asynchronous operation, no
+// handler and no resumption. Only the rest, if any, goes through async_write.
+template <std::size_t N>
+awaitable<std::pair<asio::error_code, std::size_t>> send_all(asio::ip::tcp::socket& s, GatherList<N>& bufs) {
+    asio::error_code ec;
+    const std::size_t total = bufs.bytes();
+    const std::size_t now = send_some_now(s, bufs.begin(), bufs.count(), ec);
+    if (ec || now == total) co_return std::pair{ec, now};
+    bufs.consume(now);
+    auto [wec, n] = co_await asio::async_write(s, bufs, use_nothrow);
+    co_return std::pair{wec, now + n};
+}
 
 } // namespace haven::net

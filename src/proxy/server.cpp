@@ -134,7 +134,10 @@ void Server::Impl::start_workers() {
     for (auto& wp : workers) {
         Worker& w = *wp;
         WorkerContext& ctx = *w.ctx;
-        ctx.deadlines.start([&ctx](TimePoint) { ctx.date.refresh(wall_time_us()); });
+        ctx.deadlines.start([&ctx](TimePoint) {
+            ctx.date.refresh(wall_time_us());
+            ctx.run_mailbox();
+        });
         for (std::uint32_t i = 0; i < w.acceptors.size(); ++i) {
             asio::co_spawn(ctx.io, accept_loop(ctx, w.acceptors[i], i), log_coroutine_exception);
         }
@@ -178,7 +181,7 @@ void Server::Impl::reload() {
     snapshot = snap;
     for (auto& w : workers) {
         WorkerContext* ctx = w->ctx.get();
-        asio::post(ctx->io, [ctx, snap] { ctx->apply(snap); });
+        ctx->run_soon([ctx, snap] { ctx->apply(snap); });
     }
     spdlog::info("reload: configuration applied");
 }
@@ -190,7 +193,7 @@ net::awaitable<void> Server::Impl::drain() {
     spdlog::info("shutting down: draining {} connection(s) for up to {} ms", open_connections(), limit.count());
     for (auto& w : workers) {
         Worker* wp = w.get();
-        asio::post(wp->ctx->io, [wp] {
+        wp->ctx->run_soon([wp] {
             for (auto& a : wp->acceptors) {
                 asio::error_code ignored;
                 a.close(ignored);
@@ -212,7 +215,7 @@ net::awaitable<void> Server::Impl::drain() {
 void Server::Impl::stop_workers() {
     for (auto& w : workers) {
         WorkerContext* ctx = w->ctx.get();
-        asio::post(ctx->io, [ctx] {
+        ctx->run_soon([ctx] {
             ctx->deadlines.stop();
             ctx->io.stop();
         });

@@ -4,6 +4,7 @@
 #include "proxy/session.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 
 namespace haven::proxy {
@@ -35,15 +36,30 @@ void DateCache::refresh(std::int64_t wall_us) {
     len_ = std::strftime(buf_.data(), buf_.size(), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
 }
 
+RequestIdGenerator::RequestIdGenerator(std::uint64_t prefix) { hex64(prefix, prefix_hex_); }
+
+// Two hex digits per table lookup: this runs for every request without an X-Request-Id.
 void RequestIdGenerator::next(char* out) {
-    hex64(prefix_, out);
-    hex64(++counter_, out + 16);
+    static constexpr auto kPairs = [] {
+        std::array<char, 512> t{};
+        for (int i = 0; i < 256; ++i) {
+            t[2 * i] = kHex[i >> 4];
+            t[2 * i + 1] = kHex[i & 0xf];
+        }
+        return t;
+    }();
+    std::memcpy(out, prefix_hex_, 16);
+    std::uint64_t v = ++counter_;
+    for (int i = 7; i >= 0; --i) {
+        std::memcpy(out + 16 + 2 * i, &kPairs[2 * (v & 0xff)], 2);
+        v >>= 8;
+    }
 }
 
 WorkerContext::WorkerContext(unsigned idx, std::shared_ptr<const Snapshot> snapshot, WorkerShared& sh,
                              AccessLogRing* log)
     : index(idx),
-      io(ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+      io(ASIO_CONCURRENCY_HINT_UNSAFE),
       scheduler(io),
       deadlines(scheduler, std::chrono::milliseconds(100)),
       buffers(buffer_size_for(*snapshot->config), 256),
@@ -119,6 +135,23 @@ void WorkerContext::begin_drain() {
         s->on_drain();
         s = next;
     }
+}
+
+void WorkerContext::run_soon(std::function<void()> fn) {
+    std::lock_guard lock(mailbox_mu_);
+    mailbox_.push_back(std::move(fn));
+    mailbox_full_.store(true, std::memory_order_release);
+}
+
+void WorkerContext::run_mailbox() {
+    if (!mailbox_full_.load(std::memory_order_acquire)) return;
+    std::vector<std::function<void()>> work;
+    {
+        std::lock_guard lock(mailbox_mu_);
+        work.swap(mailbox_);
+        mailbox_full_.store(false, std::memory_order_relaxed);
+    }
+    for (auto& fn : work) fn();
 }
 
 RequestContext* WorkerContext::acquire_request() {

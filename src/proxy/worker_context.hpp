@@ -15,7 +15,9 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace haven::proxy {
@@ -39,12 +41,12 @@ private:
 // X-Request-Id values: a random per-worker prefix and a counter, 32 hex digits, no syscall.
 class RequestIdGenerator {
 public:
-    explicit RequestIdGenerator(std::uint64_t prefix) : prefix_(prefix) {}
+    explicit RequestIdGenerator(std::uint64_t prefix);
     // Writes 32 characters to out.
     void next(char* out);
 
 private:
-    std::uint64_t prefix_;
+    char prefix_hex_[16];
     std::uint64_t counter_ = 0;
 };
 
@@ -76,6 +78,13 @@ public:
     bool draining() const { return draining_; }
     std::size_t session_count() const { return session_count_; }
 
+    // Runs fn on this worker's thread within one deadline tick (100 ms). The only way other
+    // threads hand work to a worker: the worker's event loop runs without any locking
+    // (ASIO_CONCURRENCY_HINT_UNSAFE), so nothing may be posted to it directly.
+    void run_soon(std::function<void()> fn);
+    // Called by the tick on the worker's thread.
+    void run_mailbox();
+
     // Pooled per-request state (header arrays etc.): no allocation per request once warm.
     RequestContext* acquire_request();
     void release_request(RequestContext* r);
@@ -99,6 +108,9 @@ private:
     std::size_t session_count_ = 0;
     bool draining_ = false;
     std::vector<RequestContext*> free_requests_;
+    std::mutex mailbox_mu_;
+    std::vector<std::function<void()>> mailbox_;
+    std::atomic<bool> mailbox_full_{false};
 };
 
 struct WorkerShared {

@@ -81,7 +81,9 @@ net::awaitable<StageResult> stream_request_body(RequestContext& ctx) {
             if (done && take < n) s.pending_input().assign(buf.write_ptr() + take, n - take);
         }
         s.arm(TimeoutKind::Server, w.config().timeouts.server);
-        auto [wec, wn] = co_await asio::async_write(ctx.conn->sock, asio::buffer(buf.write_ptr(), take), net::use_nothrow);
+        net::GatherList<1> chunk;
+        chunk.add(std::string_view(buf.write_ptr(), take));
+        auto [wec, wn] = co_await net::send_all(ctx.conn->sock, chunk);
         if (wec) {
             co_return StageResult::fail(s.fired() == TimeoutKind::Server ? ResponseFlag::UpstreamTimeout : ResponseFlag::UpstreamReset,
                                         ErrorSource::Upstream, false);
@@ -122,12 +124,14 @@ net::awaitable<StageResult> send_request(RequestContext& ctx) {
     // server is connected (the Expect field is not forwarded; see docs/proxying.md).
     if (ctx.req.expect_continue && !body.complete && body.bytes == 0 && ctx.req.version_minor == 1) {
         s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
-        auto [cec, cn] = co_await asio::async_write(s.client(), asio::buffer(http::kContinue100), net::use_nothrow);
+        net::GatherList<1> cont;
+        cont.add(http::kContinue100);
+        auto [cec, cn] = co_await net::send_all(s.client(), cont);
         if (cec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
     }
     s.arm(TimeoutKind::Server, w.config().timeouts.server);
     s.watch_upstream(&ctx.conn->sock);
-    auto [ec, n] = co_await asio::async_write(ctx.conn->sock, out, net::use_nothrow);
+    auto [ec, n] = co_await net::send_all(ctx.conn->sock, out);
     if (ec) {
         const bool timeout = s.fired() == TimeoutKind::Server;
         ctx.body_complete = body.complete;
@@ -165,8 +169,9 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
                 if (ctx.resp.status != 100 && ctx.req.version_minor == 1) {
                     ctx.response_started = true;
                     s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
-                    auto [cec, cn] = co_await asio::async_write(
-                        s.client(), asio::buffer(buf.readable().data(), ctx.resp.head_size), net::use_nothrow);
+                    net::GatherList<1> interim;
+                    interim.add(buf.readable().substr(0, ctx.resp.head_size));
+                    auto [cec, cn] = co_await net::send_all(s.client(), interim);
                     if (cec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
                     ctx.bytes_out += cn;
                 }

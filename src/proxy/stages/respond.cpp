@@ -7,6 +7,8 @@
 
 #include <asio/write.hpp>
 
+#include <cstring>
+
 namespace haven::proxy::stages {
 namespace {
 
@@ -17,25 +19,24 @@ struct BodyProgress {
     bool done = false;
 };
 
-// De-chunking for HTTP/1.0 clients collects payload runs into the gather list.
+using BodyGather = net::GatherList<http::HeadBuilder::kMaxPieces + 2>;
+
+// De-chunking for HTTP/1.0 clients, in place: payload runs are moved down over the chunk
+// framing that preceded them (a run never starts before the write cursor), leaving one
+// contiguous piece to send.
 struct DechunkSink {
-    net::GatherList<64>* out;
-    bool overflow = false;
+    char* cursor;
 };
 
 void collect_payload(void* ctx, std::string_view payload) {
     auto* sink = static_cast<DechunkSink*>(ctx);
-    if (sink->out->count() == 64) {
-        sink->overflow = true;
-        return;
-    }
-    sink->out->add(payload);
+    std::memmove(sink->cursor, payload.data(), payload.size());
+    sink->cursor += payload.size();
 }
 
 // Takes the body bytes of `data` that belong to this response into `out`; returns bytes consumed
 // from data, or SIZE_MAX on a framing error.
-std::size_t take_body(RequestContext& ctx, std::string_view data, bool dechunk, BodyProgress& p,
-                      net::GatherList<64>& out) {
+std::size_t take_body(RequestContext& ctx, std::string_view data, bool dechunk, BodyProgress& p, BodyGather& out) {
     switch (ctx.resp.body) {
     case BodyKind::None: p.done = true; return 0;
     case BodyKind::UntilClose: out.add(data); return data.size();
@@ -47,10 +48,11 @@ std::size_t take_body(RequestContext& ctx, std::string_view data, bool dechunk, 
         return n;
     }
     case BodyKind::Chunked: {
-        DechunkSink sink{&out};
+        char* start = const_cast<char*>(data.data());
+        DechunkSink sink{start};
         const auto r = dechunk ? ctx.chunked.feed(data, &collect_payload, &sink) : ctx.chunked.feed(data);
-        if (r.status == http::ChunkedDecoder::Status::Error || sink.overflow) return SIZE_MAX;
-        if (!dechunk) out.add(data.substr(0, r.consumed));
+        if (r.status == http::ChunkedDecoder::Status::Error) return SIZE_MAX;
+        out.add(dechunk ? std::string_view(start, static_cast<std::size_t>(sink.cursor - start)) : data.substr(0, r.consumed));
         p.done = r.status == http::ChunkedDecoder::Status::Done;
         return r.consumed;
     }
@@ -76,14 +78,6 @@ bool prepare_head(RequestContext& ctx) {
     return dechunk;
 }
 
-net::awaitable<bool> write_client(RequestContext& ctx, const net::GatherList<64>& out) {
-    auto& s = *ctx.session;
-    s.arm(TimeoutKind::ClientWrite, ctx.worker->config().timeouts.client_idle);
-    auto [ec, n] = co_await asio::async_write(s.client(), out, net::use_nothrow);
-    ctx.bytes_out += n;
-    co_return !ec;
-}
-
 } // namespace
 
 // Rules:
@@ -99,13 +93,17 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
     ctx.chunked.reset();
     const bool dechunk = prepare_head(ctx);
     BodyProgress p{ctx.resp.content_length, false};
-    net::GatherList<64> out;
+    BodyGather out;
     for (std::size_t i = 0; i < ctx.out_head.count(); ++i) out.add(ctx.out_head.piece(i));
     buf.consume(ctx.resp.head_size);
     std::size_t used = take_body(ctx, buf.readable(), dechunk, p, out);
     if (used == SIZE_MAX) co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream, false);
     ctx.response_started = true;
-    if (!co_await write_client(ctx, out)) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
+    const auto client_idle = w.config().timeouts.client_idle;
+    s.arm(TimeoutKind::ClientWrite, client_idle);
+    auto [wec, wn] = co_await net::send_all(s.client(), out);
+    ctx.bytes_out += wn;
+    if (wec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
     buf.consume(used);
     bool extra = !buf.empty(); // bytes after the response: the server is not speaking HTTP/1.1 keep-alive
     while (!p.done) {
@@ -127,7 +125,10 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
             ctx.close_client = true;
             co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream, false);
         }
-        if (!co_await write_client(ctx, out)) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
+        s.arm(TimeoutKind::ClientWrite, client_idle);
+        auto [bec, bn] = co_await net::send_all(s.client(), out);
+        ctx.bytes_out += bn;
+        if (bec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
         extra = used < buf.size();
     }
     ctx.upstream_reusable = ctx.resp.keep_alive() && ctx.resp.body != BodyKind::UntilClose && !extra && ctx.body_complete;
@@ -151,7 +152,9 @@ net::awaitable<void> local_reply(RequestContext& ctx, int status, ResponseFlag f
     if (status == 503) o.extra_fields = "Retry-After: 1\r\n";
     const std::string_view reply = http::format_local_reply(buf, sizeof buf, status, o);
     s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
-    auto [ec, n] = co_await asio::async_write(s.client(), asio::buffer(reply), net::use_nothrow);
+    net::GatherList<1> out;
+    out.add(reply);
+    auto [ec, n] = co_await net::send_all(s.client(), out);
     ctx.bytes_out += n;
     if (ec) ctx.close_client = true;
 }

@@ -112,11 +112,9 @@ struct TargetMarks {
 
 // request-target octets up to the SP that ends it (RFC 9112 §3.2, RFC 3986 §2-3): no CTL, SP,
 // DEL, non-ASCII, '"' '#' '<' '>' '\' '^' '`' '{' '|' '}'; '%' must start a pct-encoding.
-// Without kBounded the caller guarantees a control character before e: it stops every loop here.
-template <bool kBounded>
 Outcome scan_target(const char* p, const char* e, TargetMarks& m) {
     for (;;) {
-        while ((!kBounded || p < e) && has(*p, kUriPlain)) ++p;
+        p = find_uri_special(p, e);
         if (p == e) return incomplete();
         switch (*p) {
         case ' ': return done(p);
@@ -203,7 +201,7 @@ Outcome request_line(const char* p, const char* e, RequestHead& r) {
     r.method = classify_method(r.method_text);
     const char* const target = ++p;
     TargetMarks marks;
-    Outcome o = scan_target<kBounded>(p, e, marks);
+    Outcome o = scan_target(p, e, marks);
     if (o.step != Step::Done) return o;
     if (o.next == target) return failed(E::BadRequestLine); // exactly one SP between parts
     r.target = std::string_view(target, static_cast<std::size_t>(o.next - target));

@@ -4,6 +4,9 @@
 #include "http/parser_internal.hpp"
 #include "http/syntax.hpp"
 
+#include <array>
+#include <cstring>
+
 namespace haven::http::detail {
 namespace {
 
@@ -316,32 +319,84 @@ bool valid_authority(std::string_view s, PortRule port) {
     return value <= 65535;
 }
 
-HeaderId classify_header(const char* n, std::size_t len) {
-    switch (len) {
-    case 2: return token_is(n, "te") ? HeaderId::TE : HeaderId::Other;
-    case 3: return token_is(n, "via") ? HeaderId::Via : HeaderId::Other;
-    case 4:
-        if (token_is(n, "host")) return HeaderId::Host;
-        return token_is(n, "date") ? HeaderId::Date : HeaderId::Other;
-    case 6:
-        if (token_is(n, "cookie")) return HeaderId::Cookie;
-        if (token_is(n, "expect")) return HeaderId::Expect;
-        return token_is(n, "server") ? HeaderId::Server : HeaderId::Other;
-    case 7:
-        if (token_is(n, "upgrade")) return HeaderId::Upgrade;
-        return token_is(n, "trailer") ? HeaderId::Trailer : HeaderId::Other;
-    case 10:
-        if (token_is(n, "connection")) return HeaderId::Connection;
-        return token_is(n, "keep-alive") ? HeaderId::KeepAlive : HeaderId::Other;
-    case 12: return token_is(n, "x-request-id") ? HeaderId::XRequestId : HeaderId::Other;
-    case 14: return token_is(n, "content-length") ? HeaderId::ContentLength : HeaderId::Other;
-    case 15: return token_is(n, "x-forwarded-for") ? HeaderId::XForwardedFor : HeaderId::Other;
-    case 16: return token_is(n, "proxy-connection") ? HeaderId::ProxyConnection : HeaderId::Other;
-    case 17:
-        if (token_is(n, "transfer-encoding")) return HeaderId::TransferEncoding;
-        return token_is(n, "x-forwarded-proto") ? HeaderId::XForwardedProto : HeaderId::Other;
-    default: return HeaderId::Other;
+namespace {
+
+struct KnownName {
+    std::string_view lower;
+    HeaderId id;
+};
+
+// Index 0 is "no candidate". Each name is the only one with its length and first letter, so
+// (length, first letter) picks at most one candidate and one comparison settles it: no jump
+// table, whose indirect branch would mispredict on most field lines.
+constexpr KnownName kKnown[] = {
+    {"", HeaderId::Other},
+    {"te", HeaderId::TE},
+    {"via", HeaderId::Via},
+    {"host", HeaderId::Host},
+    {"date", HeaderId::Date},
+    {"cookie", HeaderId::Cookie},
+    {"expect", HeaderId::Expect},
+    {"server", HeaderId::Server},
+    {"upgrade", HeaderId::Upgrade},
+    {"trailer", HeaderId::Trailer},
+    {"connection", HeaderId::Connection},
+    {"keep-alive", HeaderId::KeepAlive},
+    {"x-request-id", HeaderId::XRequestId},
+    {"content-length", HeaderId::ContentLength},
+    {"x-forwarded-for", HeaderId::XForwardedFor},
+    {"proxy-connection", HeaderId::ProxyConnection},
+    {"transfer-encoding", HeaderId::TransferEncoding},
+    {"x-forwarded-proto", HeaderId::XForwardedProto},
+};
+constexpr std::size_t kMaxKnownLength = 17;
+
+using SlotTable = std::array<std::array<std::uint8_t, 32>, kMaxKnownLength + 1>;
+
+constexpr SlotTable make_slots() {
+    SlotTable t{};
+    for (std::size_t i = 1; i < std::size(kKnown); ++i) {
+        auto& slot = t[kKnown[i].lower.size()][static_cast<unsigned char>(kKnown[i].lower[0]) & 31U];
+        if (slot != 0) throw "two known field names share a slot"; // compile-time error
+        slot = static_cast<std::uint8_t>(i);
     }
+    return t;
+}
+constexpr SlotTable kSlots = make_slots();
+
+std::uint64_t load(const char* p, std::size_t n) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    return v;
+}
+
+// name (a token) equals `lower` ignoring ASCII case, for lengths 2..17 (see token_is).
+bool equals_lower(const char* name, std::string_view lower) {
+    const std::size_t n = lower.size();
+    const char* l = lower.data();
+    if (n >= 8) {
+        constexpr std::uint64_t kFold = 0x2020202020202020ULL;
+        for (std::size_t i = 0; i + 8 < n; i += 8) {
+            if ((load(name + i, 8) | kFold) != load(l + i, 8)) return false;
+        }
+        return (load(name + n - 8, 8) | kFold) == load(l + n - 8, 8);
+    }
+    if (n >= 4) {
+        constexpr std::uint64_t kFold = 0x20202020U;
+        return (load(name, 4) | kFold) == load(l, 4) && (load(name + n - 4, 4) | kFold) == load(l + n - 4, 4);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        if ((static_cast<unsigned char>(name[i]) | 0x20U) != static_cast<unsigned char>(l[i])) return false;
+    }
+    return true;
+}
+
+} // namespace
+
+HeaderId classify_header(const char* name, std::size_t len) {
+    if (len > kMaxKnownLength) return HeaderId::Other;
+    const KnownName& k = kKnown[kSlots[len][static_cast<unsigned char>(name[0]) & 31U]];
+    return k.lower.size() == len && equals_lower(name, k.lower) ? k.id : HeaderId::Other;
 }
 
 } // namespace haven::http::detail

@@ -91,29 +91,57 @@ inline const char* find_ctl(const char* p, const char* e) {
     return p;
 }
 
+#if defined(__SSE2__)
+namespace sse {
+// Byte lanes with lo <= x <= lo + width (unsigned).
+inline __m128i in_range(__m128i x, unsigned char lo, unsigned char width) {
+    const __m128i t = _mm_sub_epi8(x, _mm_set1_epi8(static_cast<char>(lo)));
+    return _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(static_cast<char>(width))), t);
+}
+inline __m128i eq(__m128i x, char c) { return _mm_cmpeq_epi8(x, _mm_set1_epi8(c)); }
+inline __m128i either(__m128i a, __m128i b) { return _mm_or_si128(a, b); }
+} // namespace sse
+#endif
+
 // The first byte in [p, e) that is not a tchar, or e. Field names end at their colon, found
 // this way without a byte loop (whose exit branch mispredicts on every name of a new length).
 inline const char* find_non_tchar(const char* p, const char* e) {
 #if defined(__SSE2__)
-    auto in_range = [](__m128i x, char lo, char width) { // lo <= x <= lo + width, unsigned
-        const __m128i t = _mm_sub_epi8(x, _mm_set1_epi8(lo));
-        return _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(width)), t);
-    };
-    auto eq = [](__m128i x, char c) { return _mm_cmpeq_epi8(x, _mm_set1_epi8(c)); };
+    using namespace sse;
     while (e - p >= 16) {
         const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        // Not a tchar: CTL, SP, DEL, non-ASCII and the delimiters "(),/:;<=>?@[\]{}
-        __m128i bad = _mm_or_si128(in_range(x, 0x7F, static_cast<char>(0x80)), in_range(x, 0x00, 0x20));
-        bad = _mm_or_si128(bad, _mm_or_si128(eq(x, '"'), in_range(x, '(', 1)));
-        bad = _mm_or_si128(bad, _mm_or_si128(eq(x, ','), eq(x, '/')));
-        bad = _mm_or_si128(bad, _mm_or_si128(in_range(x, ':', 6), in_range(x, '[', 2)));
-        bad = _mm_or_si128(bad, _mm_or_si128(eq(x, '{'), eq(x, '}')));
+        // CTL, SP, DEL, non-ASCII and the delimiters "(),/:;<=>?@[\]{}
+        const __m128i bad = either(either(either(in_range(x, 0x7F, 0x80), in_range(x, 0x00, 0x20)),
+                                          either(eq(x, '"'), in_range(x, '(', 1))),
+                                   either(either(either(eq(x, ','), eq(x, '/')), either(in_range(x, ':', 6), in_range(x, '[', 2))),
+                                          either(eq(x, '{'), eq(x, '}'))));
         const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
         if (mask != 0) return p + __builtin_ctz(mask);
         p += 16;
     }
 #endif
     while (p < e && is_tchar(*p)) ++p;
+    return p;
+}
+
+// The first byte in [p, e) outside kUriPlain, or e: the request-target is scanned in runs
+// between its special bytes ('%', '?', '[', ']', the closing SP) and the invalid ones.
+inline const char* find_uri_special(const char* p, const char* e) {
+#if defined(__SSE2__)
+    using namespace sse;
+    while (e - p >= 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        // CTL, SP, DEL, non-ASCII and "#%<>?[\]^`{|}
+        const __m128i special = either(either(either(in_range(x, 0x7F, 0x80), in_range(x, 0x00, 0x20)),
+                                              either(in_range(x, '"', 1), eq(x, '%'))),
+                                       either(either(either(eq(x, '<'), in_range(x, '>', 1)), in_range(x, '[', 3)),
+                                              either(eq(x, '`'), in_range(x, '{', 2))));
+        const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+        if (mask != 0) return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#endif
+    while (p < e && has(*p, kUriPlain)) ++p;
     return p;
 }
 

@@ -11,6 +11,7 @@ void RequestContext::reset() {
     input_used = 0;
     body_sent = 0;
     body_complete = false;
+    body_streamed = false;
     generated_id = false;
     pool_index = UINT32_MAX;
     pool = nullptr;

@@ -37,6 +37,7 @@ struct RequestContext {
     std::size_t input_used = 0;      // bytes of the session input buffer this request occupies
     std::uint64_t body_sent = 0;     // request body bytes forwarded so far
     bool body_complete = false;      // the whole request body was received and forwarded
+    bool body_streamed = false;      // part of the body was read after the head (cannot be replayed)
     std::array<char, 32> request_id{}; // generated when the client sent none
     bool generated_id = false;
 

@@ -427,6 +427,12 @@ class Haven:
     def raw(self, listener=None, timeout=10.0) -> "RawClient":
         return RawClient(self.port(listener), timeout=timeout)
 
+    def send_signal(self, sig: int):
+        """Sends sig to haven; after SIGTERM/SIGINT/SIGKILL its exit is expected (not a crash)."""
+        if sig != signal.SIGHUP:
+            self.stopped_by_test = True
+        self.proc.send_signal(sig)
+
     def reload(self, config):
         self.write_config(config)
         self.proc.send_signal(signal.SIGHUP)

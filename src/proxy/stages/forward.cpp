@@ -43,7 +43,9 @@ InitialBody initial_body(RequestContext& ctx, std::string_view after_head) {
 // Retry safety after a failure once the request was (maybe partly) sent: only an idempotent request
 // on a reused connection whose failure looks like the server had closed it (no response byte).
 bool stale_retryable(const RequestContext& ctx) {
-    return ctx.conn_reused && http::is_idempotent(ctx.req.method) && ctx.body_complete && ctx.stale_retries == 0;
+    // A streamed body is gone from haven's buffers: it cannot be sent again.
+    return ctx.conn_reused && http::is_idempotent(ctx.req.method) && ctx.body_complete && !ctx.body_streamed &&
+           ctx.stale_retries == 0;
 }
 
 // Streams the rest of the request body from the client to the server. Bytes read past the end of
@@ -53,6 +55,7 @@ net::awaitable<StageResult> stream_request_body(RequestContext& ctx) {
     auto& w = *ctx.worker;
     auto& buf = ctx.resp_buf; // not in use until the response: reuse it for the body
     buf.borrow(w.buffers);
+    ctx.body_streamed = true;
     std::uint64_t remaining = ctx.req.body == BodyKind::ContentLength ? ctx.req.content_length - ctx.body_sent : 0;
     for (;;) {
         buf.clear();

@@ -6,11 +6,17 @@
 #include "proxy/request_context.hpp"
 #include "proxy/stages/stages.hpp"
 
+#include <asio/co_spawn.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 #include <spdlog/spdlog.h>
 
 namespace haven::proxy {
+
+namespace {
+// How long a keep-alive connection waits with a buffer before parking without one.
+constexpr std::chrono::milliseconds kParkAfter{250};
+} // namespace
 
 HttpSession::HttpSession(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener)
     : w_(w), client_(std::move(sock)), listener_(listener) {
@@ -22,17 +28,39 @@ HttpSession::HttpSession(WorkerContext& w, asio::ip::tcp::socket sock, std::uint
     w_.deadlines.add(deadline_);
     w_.add_session(this);
     idle_since_ = w_.deadlines.now();
+    w_.stats.connections_active.inc();
 }
 
 HttpSession::~HttpSession() {
     if (ctx_) w_.release_request(ctx_);
     w_.deadlines.remove(deadline_);
     w_.remove_session(this);
+    w_.stats.connections_active.dec();
+    w_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-net::awaitable<void> HttpSession::serve(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener) {
-    HttpSession session(w, std::move(sock), listener);
-    co_await session.run();
+// A new connection starts parked: it costs no buffer and no coroutine until its first bytes
+// arrive (one epoll_ctl per connection, which accept already pays several of).
+void HttpSession::start(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener) {
+    auto* s = new HttpSession(w, std::move(sock), listener);
+    s->arm(TimeoutKind::RequestHead, w.config().timeouts.request_headers);
+    s->wait_readable();
+}
+
+// Runs the connection's coroutine until the connection closes (then the session is freed) or
+// parks (then the session lives on, waiting for readability, and resume() is called again).
+void HttpSession::resume() {
+    asio::co_spawn(w_.io, run(), [this](std::exception_ptr e) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                spdlog::error("connection handler failed: {}", ex.what());
+            }
+            finished_ = true;
+        }
+        if (finished_) delete this;
+    });
 }
 
 void HttpSession::arm(TimeoutKind kind, std::chrono::milliseconds d) {
@@ -55,6 +83,14 @@ void HttpSession::close_idle() {
     client_.cancel(ignored);
 }
 
+void HttpSession::force_close() {
+    closing_ = true;
+    asio::error_code ignored;
+    client_.cancel(ignored);
+    if (upstream_) upstream_->cancel(ignored);
+    client_.close(ignored);
+}
+
 void HttpSession::on_drain() {
     closing_ = true;
     if (idle_) close_idle();
@@ -63,7 +99,9 @@ void HttpSession::on_drain() {
 void HttpSession::become_idle() {
     idle_ = true;
     idle_since_ = w_.deadlines.now();
-    arm(TimeoutKind::KeepAlive, w_.config().timeouts.client_idle);
+    const auto idle = w_.config().timeouts.client_idle;
+    if (idle > kParkAfter) arm(TimeoutKind::Park, kParkAfter);
+    else arm(TimeoutKind::KeepAlive, idle);
 }
 
 // A request's first byte arrived: it gets a context and the request-head deadline (the first
@@ -92,14 +130,16 @@ net::awaitable<HttpSession::HeadStatus> HttpSession::read_head() {
                 co_return HeadStatus::Closed;
             }
             if (in_.write_space() == 0) {
-                // The head outgrew the inline buffer: move it to a pooled one (which holds any
+                // The head outgrew the small buffer: move it to a full-size one (which holds any
                 // head up to max_header_bytes). The parser keeps offsets, not pointers.
-                if (in_.pooled()) in_.compact();
-                else in_.borrow(w_.buffers);
+                if (in_.capacity() < w_.large_buffers.buffer_size()) in_.borrow(w_.large_buffers);
+                else in_.compact();
             }
         }
+        if (in_.capacity() == 0) in_.borrow(w_.small_buffers);
         auto [ec, n] = co_await client_.async_read_some(asio::buffer(in_.write_ptr(), in_.write_space()),
                                                         net::use_nothrow);
+        if (ec && fired_ == TimeoutKind::Park && !closing_) co_return HeadStatus::Parked;
         if (ec || n == 0) {
             if (fired_ == TimeoutKind::RequestHead && !in_.empty()) {
                 co_await reject(408, ResponseFlag::RequestTimeout);
@@ -108,6 +148,29 @@ net::awaitable<HttpSession::HeadStatus> HttpSession::read_head() {
         }
         in_.commit(n);
     }
+}
+
+// An idle keep-alive connection returns its buffer, and its coroutine ends: while parked the
+// connection costs only this object and one pending wait. Readability resumes it; the keep-alive
+// deadline, a shutdown or an eviction cancels the wait and closes it.
+void HttpSession::park() {
+    in_.release_if_empty();
+    const auto idle = w_.config().timeouts.client_idle;
+    arm(TimeoutKind::KeepAlive, idle > kParkAfter ? idle - kParkAfter : std::chrono::milliseconds(1));
+    wait_readable();
+}
+
+void HttpSession::wait_readable() {
+    client_.async_wait(asio::socket_base::wait_read, [this](const asio::error_code& ec) {
+        if (ec || closing_) {
+            // 408 is not sent for a connection that never sent a byte (like HAProxy's default).
+            asio::error_code ignored;
+            client_.close(ignored);
+            delete this;
+            return;
+        }
+        resume();
+    });
 }
 
 // Answers a request haven cannot serve (bad syntax, timeout) and closes the connection.
@@ -129,7 +192,7 @@ void HttpSession::end_request() {
     in_.consume(std::min(in_.size(), ctx_->input_used));
     if (!pending_.empty()) {
         in_.compact();
-        if (in_.write_space() < pending_.size()) in_.borrow(w_.buffers);
+        if (in_.write_space() < pending_.size()) in_.borrow(w_.large_buffers);
         std::memcpy(in_.write_ptr(), pending_.data(), pending_.size());
         in_.commit(pending_.size());
         pending_.clear();
@@ -145,10 +208,13 @@ void HttpSession::end_request() {
 }
 
 net::awaitable<void> HttpSession::run() {
-    w_.stats.connections_active.inc();
-    arm(TimeoutKind::RequestHead, w_.config().timeouts.request_headers);
     for (;;) {
-        if (co_await read_head() != HeadStatus::Ready) break;
+        const HeadStatus hs = co_await read_head();
+        if (hs == HeadStatus::Parked) {
+            park();
+            co_return;
+        }
+        if (hs != HeadStatus::Ready) break;
         idle_ = false;
         ctx_->input_used = ctx_->req.head_size;
         co_await run_pipeline(*ctx_);
@@ -164,8 +230,7 @@ net::awaitable<void> HttpSession::run() {
     }
     if (!linger_) disarm();
     co_await linger_close();
-    w_.stats.connections_active.dec();
-    w_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
+    finished_ = true;
 }
 
 // Closing right after an error reply while request bytes are still unread would make the kernel

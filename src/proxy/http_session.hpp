@@ -27,6 +27,7 @@ enum class TimeoutKind : std::uint8_t {
     ClientWrite, // timeouts.client_idle: client stopped reading the response
     Connect,     // timeouts.connect
     Server,      // timeouts.server: the server stopped sending or reading
+    Park,        // idle long enough to give the input buffer back (not an error)
 };
 
 class HttpSession final : public Session {
@@ -34,14 +35,15 @@ public:
     HttpSession(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener);
     ~HttpSession() override;
 
-    // Serves the connection until it closes. The session lives in this coroutine's frame.
-    static net::awaitable<void> serve(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener);
+    // Serves a new connection until it closes; the session frees itself then.
+    static void start(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener);
 
     // Session
     bool idle() const override { return idle_; }
     TimePoint idle_since() const override { return idle_since_; }
     void close_idle() override;
     void on_drain() override;
+    void force_close() override;
 
     // --- used by the pipeline stages
     WorkerContext& worker() { return w_; }
@@ -63,10 +65,13 @@ public:
     std::string& pending_input() { return pending_; }
 
 private:
-    enum class HeadStatus : std::uint8_t { Ready, Closed };
+    enum class HeadStatus : std::uint8_t { Ready, Closed, Parked };
 
+    void resume();
     net::awaitable<void> run();
     net::awaitable<HeadStatus> read_head();
+    void park();
+    void wait_readable();
     net::awaitable<void> reject(int status, ResponseFlag flag);
     net::awaitable<void> linger_close();
     void begin_request();
@@ -86,13 +91,15 @@ private:
     bool closing_ = false;
     bool first_request_ = true;
     bool linger_ = false; // unread request bytes remain: drain them before closing
+    bool finished_ = false; // the connection is closed: free the session when run() returns
     TimePoint idle_since_{};
     RequestContext* ctx_ = nullptr;
     std::optional<http::RequestParser> parser_;
     std::string pending_;
-    static constexpr std::size_t kInlineInput = 1024;
-    char inline_[kInlineInput];
-    net::IoBuffer in_{inline_, kInlineInput};
+    // Request heads are read into a small pooled buffer (most heads fit), moved to a full-size one
+    // when they do not. A connection idle past kParkAfter gives its buffer back and waits for
+    // readability without one, so idle keep-alive connections cost little memory.
+    net::IoBuffer in_;
 };
 
 } // namespace haven::proxy

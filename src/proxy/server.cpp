@@ -54,7 +54,7 @@ net::awaitable<void> accept_loop(WorkerContext& w, asio::ip::tcp::acceptor& acce
         w.stats.connections_accepted.inc();
         net::set_stream_options(sock);
         if (mode == config::ListenerMode::Http) {
-            asio::co_spawn(w.io, HttpSession::serve(w, std::move(sock), listener), log_coroutine_exception);
+            HttpSession::start(w, std::move(sock), listener);
         } else {
             asio::co_spawn(w.io, TcpSession::serve(w, std::move(sock), listener), log_coroutine_exception);
         }
@@ -215,10 +215,7 @@ net::awaitable<void> Server::Impl::drain() {
 void Server::Impl::stop_workers() {
     for (auto& w : workers) {
         WorkerContext* ctx = w->ctx.get();
-        ctx->run_soon([ctx] {
-            ctx->deadlines.stop();
-            ctx->io.stop();
-        });
+        ctx->run_soon([ctx] { ctx->shut_down(); });
     }
     for (auto& w : workers) {
         if (w->thread.joinable()) w->thread.join();

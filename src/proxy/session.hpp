@@ -18,6 +18,8 @@ public:
     virtual void close_idle() = 0;
     // Shutdown has begun: close when idle, or after the response in progress.
     virtual void on_drain() = 0;
+    // The drain timeout passed: abort whatever is in progress (the session then ends by itself).
+    virtual void force_close() = 0;
 
     Session* prev = nullptr;
     Session* next = nullptr;

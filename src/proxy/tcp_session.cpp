@@ -28,6 +28,12 @@ net::awaitable<void> TcpSession::serve(WorkerContext& w, asio::ip::tcp::socket s
     co_await session.run();
 }
 
+void TcpSession::force_close() {
+    asio::error_code ignored;
+    client_.close(ignored);
+    server_.close(ignored);
+}
+
 void TcpSession::on_deadline(Deadline* d) {
     auto* s = static_cast<TcpSession*>(d->owner);
     s->timed_out_ = true;

@@ -22,6 +22,7 @@ public:
     TimePoint idle_since() const override { return {}; }
     void close_idle() override {}
     void on_drain() override {} // relays run until they end or the drain timeout passes
+    void force_close() override;
 
 private:
     net::awaitable<void> run();

@@ -10,9 +10,12 @@
 namespace haven::proxy {
 namespace {
 
-// Buffers hold a whole head (the parser needs it contiguous) and are the unit of body streaming.
-std::size_t buffer_size_for(const config::Config& c) {
-    return std::max<std::size_t>(16384, c.limits.max_header_bytes + 1024);
+constexpr std::size_t kIoBuffer = 16384;
+
+// A head is parsed in place, so a buffer must hold the largest allowed head (and one byte more,
+// so that an oversized head is detected rather than waited for).
+std::size_t large_buffer_size(const config::Config& c) {
+    return std::max<std::size_t>(kIoBuffer, c.limits.max_header_bytes + 1024);
 }
 
 constexpr char kHex[] = "0123456789abcdef";
@@ -62,7 +65,9 @@ WorkerContext::WorkerContext(unsigned idx, std::shared_ptr<const Snapshot> snaps
       io(ASIO_CONCURRENCY_HINT_UNSAFE),
       scheduler(io),
       deadlines(scheduler, std::chrono::milliseconds(100)),
-      buffers(buffer_size_for(*snapshot->config), 256),
+      small_buffers(1024, 4096),
+      buffers(kIoBuffer, 256),
+      large_buffers(large_buffer_size(*snapshot->config), 16),
       random(FastRandom::from_entropy()),
       request_ids(random.next_u64()),
       access_log(log),
@@ -144,6 +149,11 @@ void WorkerContext::run_soon(std::function<void()> fn) {
 }
 
 void WorkerContext::run_mailbox() {
+    if (shutdown_ticks_ >= 0 && (session_count_ == 0 || ++shutdown_ticks_ > 20)) {
+        deadlines.stop();
+        io.stop();
+        return;
+    }
     if (!mailbox_full_.load(std::memory_order_acquire)) return;
     std::vector<std::function<void()>> work;
     {
@@ -152,6 +162,16 @@ void WorkerContext::run_mailbox() {
         mailbox_full_.store(false, std::memory_order_relaxed);
     }
     for (auto& fn : work) fn();
+}
+
+void WorkerContext::shut_down() {
+    draining_ = true;
+    for (Session* s = sessions_head_; s;) {
+        Session* next = s->next;
+        s->force_close();
+        s = next;
+    }
+    shutdown_ticks_ = 0;
 }
 
 RequestContext* WorkerContext::acquire_request() {
@@ -167,7 +187,7 @@ RequestContext* WorkerContext::acquire_request() {
 }
 
 void WorkerContext::release_request(RequestContext* r) {
-    if (free_requests_.size() < 1024 && r->req_headers.size() == config().limits.max_headers) {
+    if (free_requests_.size() < 256 && r->req_headers.size() == config().limits.max_headers) {
         free_requests_.push_back(r);
     } else {
         delete r;

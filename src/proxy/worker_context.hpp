@@ -76,6 +76,9 @@ public:
     // Graceful shutdown: idle connections close now, busy ones after their current response.
     void begin_drain();
     bool draining() const { return draining_; }
+    // After the drain timeout: abort every session, then stop the event loop once they have all
+    // ended (or after 2 s), so that no session outlives the loop.
+    void shut_down();
     std::size_t session_count() const { return session_count_; }
 
     // Runs fn on this worker's thread within one deadline tick (100 ms). The only way other
@@ -93,7 +96,9 @@ public:
     asio::io_context io;
     AsioScheduler scheduler;
     DeadlineList deadlines;
-    net::BufferPool buffers;
+    net::BufferPool small_buffers; // 1 KiB: where request heads are read first
+    net::BufferPool buffers;       // 16 KiB: response heads, body streaming, TCP relay
+    net::BufferPool large_buffers; // max_header_bytes + 1 KiB: heads that outgrow the others
     FastRandom random;
     WorkerStats stats;
     DateCache date;
@@ -107,6 +112,7 @@ private:
     Session* sessions_head_ = nullptr; // intrusive list, most recently idle last
     std::size_t session_count_ = 0;
     bool draining_ = false;
+    int shutdown_ticks_ = -1;
     std::vector<RequestContext*> free_requests_;
     std::mutex mailbox_mu_;
     std::vector<std::function<void()>> mailbox_;

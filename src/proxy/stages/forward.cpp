@@ -182,7 +182,11 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
                 parser.reset();
                 continue;
             }
-            if (buf.write_space() == 0) buf.compact();
+            if (buf.write_space() == 0) {
+                // A head larger than the streaming buffer moves to a large one.
+                if (buf.capacity() < w.large_buffers.buffer_size()) buf.borrow(w.large_buffers);
+                else buf.compact();
+            }
         }
         s.arm(TimeoutKind::Server, w.config().timeouts.server);
         auto [ec, n] = co_await ctx.conn->sock.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()),

@@ -59,8 +59,9 @@ DurationParse parse_duration_detail(std::string_view text) {
     }
     auto dot = number.find('.');
     std::string_view whole = number.substr(0, dot);
-    std::string_view frac = dot == std::string_view::npos ? std::string_view{} : number.substr(dot + 1);
-    bool frac_ok = dot == std::string_view::npos || all_digits(frac);
+    bool has_frac = dot != std::string_view::npos;
+    std::string_view frac = has_frac ? number.substr(dot + 1) : std::string_view{};
+    bool frac_ok = !has_frac || all_digits(frac);
     if (unit == nullptr || !all_digits(whole) || !frac_ok) return {{}, Problem::Syntax};
     // Fractions past 9 digits cannot name a whole millisecond unless they are zeros; trim those.
     while (frac.size() > 9 && frac.back() == '0') frac.remove_suffix(1);

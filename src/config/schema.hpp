@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace haven::config {
@@ -61,12 +62,63 @@ struct Listener {
     SourceLoc loc;
 };
 
+// Active health checks (docs/health-checks.md). Defaults follow HAProxy's `check` where it has
+// one; `initial: down` keeps a new server out of rotation until it has passed a check.
+struct HealthCheck {
+    enum class Kind { Http, Tcp };
+    Kind kind = Kind::Http;
+    std::string method = "GET";
+    std::string path = "/health";
+    std::string host;                               // Host header; empty: the server's address
+    std::vector<std::pair<int, int>> expect_status = {{200, 399}}; // inclusive ranges
+    std::string expect_body;                        // substring; empty: any body
+    std::uint16_t port = 0;                         // probe this port instead of the server's
+    Duration interval{5'000};      // between checks while stable
+    Duration timeout{2'000};       // one check
+    Duration fast_interval{1'000}; // while a transition is in progress
+    Duration down_interval{10'000}; // while stable and down
+    std::uint32_t rise = 2;        // consecutive successes: down -> up
+    std::uint32_t fall = 3;        // consecutive failures: up -> down
+    double jitter = 0.10;          // +/- fraction on every interval
+    bool initial_up = false;       // `initial: up|down`
+    SourceLoc loc;
+};
+
+// Per-server overrides of the pool's health_check (only the keys set are applied).
+struct HealthCheckOverride {
+    std::optional<std::string> path;
+    std::optional<std::string> host;
+    std::optional<std::uint16_t> port;
+    std::optional<std::string> expect_body;
+    std::optional<std::vector<std::pair<int, int>>> expect_status;
+    SourceLoc loc;
+};
+
+enum class AdminState { Ready, Drain, Maint };
+
 struct Server {
     std::string name;
     Endpoint address;
     std::uint32_t weight = 1; // 0..256; 0 = drained (no new requests)
+    bool backup = false;      // HAProxy-style backup: priority 1 unless `priority` is set
+    std::optional<std::uint32_t> priority; // tier, 0..255; lower is preferred
+    AdminState state = AdminState::Ready;  // `state: ready|drain|maint`
+    std::optional<HealthCheckOverride> health_check;
+    SourceLoc loc;
+
+    std::uint32_t tier() const { return priority ? *priority : (backup ? 1u : 0u); }
+};
+
+// Passive checks on live traffic (outlier detection).
+struct OutlierDetection {
+    std::uint32_t consecutive_failures = 5; // 0 = off
+    Duration base_ejection{30'000};
+    Duration max_ejection{300'000};
+    std::uint32_t max_ejected_percent = 50;
     SourceLoc loc;
 };
+
+enum class OnAllDown { Fail, TryAll };
 
 // Idle upstream connections kept per server and per worker thread.
 struct UpstreamKeepalive {
@@ -80,6 +132,21 @@ struct Pool {
     HashKey hash_on;
     std::vector<Server> servers;
     UpstreamKeepalive keepalive;
+    std::optional<HealthCheck> health_check; // absent: servers are assumed up
+    OutlierDetection outlier_detection;
+    // Failover across tiers (docs/failover.md).
+    std::uint32_t min_healthy = 1;
+    bool all_backups = false;
+    OnAllDown on_all_down = OnAllDown::Fail;
+    Duration slow_start{0};
+    // Retries (docs/proxying.md, "Retry rules"). Defaults retry only what is always safe.
+    std::uint32_t retries = 2;
+    std::vector<std::string> retry_on = {"connect-failure", "reset"};
+    Duration per_try_timeout{0};   // 0: timeouts.server per try
+    bool retry_non_idempotent = false;
+    std::uint64_t retry_buffer = 64 * 1024;
+    double max_retry_ratio = 0.2;  // retries in flight / requests in flight, per worker
+    Duration retry_backoff{25};    // base of the jittered exponential backoff (max 10x)
     SourceLoc loc;
 };
 

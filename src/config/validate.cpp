@@ -119,7 +119,8 @@ private:
             return;
         }
         if (l.listen.port == 0 || l.listen.host.empty()) return;
-        std::string key = rules::canonical_host(l.listen.host) + "|" + std::to_string(l.listen.port);
+        std::string key =
+            rules::canonical_host(l.listen.host) + "|" + std::to_string(l.listen.port);
         auto [it, fresh] = listen_addresses_.emplace(key, &l);
         if (fresh) return;
         add(l.loc, path + ".listen: " + l.listen.text + " is already used by listener " +

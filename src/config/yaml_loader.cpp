@@ -36,7 +36,7 @@ constexpr EnumValue kBalances[] = {{"roundrobin", static_cast<int>(Balance::Roun
                                    {"hash", static_cast<int>(Balance::Hash)}};
 
 // Larger files are not configs; refusing them early bounds yaml-cpp's time and memory.
-constexpr std::size_t kMaxFileBytes = 4 * 1024 * 1024;
+constexpr std::size_t kMaxFileBytes = std::size_t{4} << 20;
 constexpr std::size_t kMaxReportedErrors = 50;
 
 class SchemaLoader {
@@ -264,28 +264,6 @@ private:
     Config& c_;
 };
 
-// Turns every way yaml-cpp can fail into one ConfigError; nullopt when the text parsed.
-std::optional<ConfigError> parse_yaml(std::string_view yaml, const std::string& name,
-                                      std::vector<YAML::Node>& docs) {
-    auto at = [&](const YAML::Mark& m, std::string message) {
-        bool known = !m.is_null() && m.line >= 0 && m.column >= 0;
-        return ConfigError{name, known ? m.line + 1 : 0, known ? m.column + 1 : 0,
-                           std::move(message)};
-    };
-    try {
-        docs = YAML::LoadAll(std::string(yaml));
-        return std::nullopt;
-    } catch (const YAML::DeepRecursion& e) {
-        return at(e.mark, "YAML nested too deeply (" + std::to_string(e.depth()) + " levels)");
-    } catch (const YAML::Exception& e) {
-        return at(e.mark, "YAML syntax error: " + e.msg);
-    } catch (const std::exception& e) {
-        return ConfigError{name, 0, 0, std::string("cannot parse YAML: ") + e.what()};
-    } catch (...) {
-        return ConfigError{name, 0, 0, "cannot parse YAML: unknown error"};
-    }
-}
-
 std::vector<ConfigError> load_into(std::string_view yaml, Config& config,
                                    const LoadOptions& options) {
     const std::string& name = config.source;
@@ -293,18 +271,11 @@ std::vector<ConfigError> load_into(std::string_view yaml, Config& config,
         return {ConfigError{name, 0, 0, "file too large (" + std::to_string(yaml.size()) +
                                              " bytes; at most 4 MiB)"}};
     }
-    std::vector<YAML::Node> docs;
-    if (auto failure = parse_yaml(yaml, name, docs)) return {*failure};
+    YAML::Node doc;
+    if (auto failure = parse_yaml(yaml, name, doc)) return {*failure};
     Reader reader(name, options.resolve_host);
-    if (docs.size() > 1) {
-        reader.error(docs[1], "", "only one YAML document is allowed");
-        return reader.take_errors();
-    }
     // An empty file or a lone "---" is an empty config: validate() says what is missing.
-    bool is_map = true;
-    if (!docs.empty() && !docs[0].IsNull()) {
-        is_map = SchemaLoader(reader, config).load(docs[0]);
-    }
+    bool is_map = doc.IsNull() || SchemaLoader(reader, config).load(doc);
     std::vector<ConfigError> errors = reader.take_errors();
     if (is_map) {
         auto more = validate(config);

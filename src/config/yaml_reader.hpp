@@ -84,6 +84,10 @@ private:
     bool stopped_ = false;
 };
 
+// Parses the text as exactly one YAML document (yaml_document.cpp); the error if it is not.
+std::optional<ConfigError> parse_yaml(std::string_view yaml, const std::string& file,
+                                      YAML::Node& doc);
+
 std::string kind_of(const YAML::Node& node);
 std::string child_path(std::string_view parent, std::string_view key);
 std::string item_path(std::string_view parent, std::size_t index);

@@ -105,14 +105,9 @@ Outcome parse_version(const char* p, const char* e, int& major, int& minor) {
 // Other majors (0.9, 2.0, ...) are well-formed but not spoken on this connection: 505.
 std::uint8_t effective_minor(int minor) { return minor == 0 ? 0 : 1; }
 
-struct TargetMarks {
-    const char* query = nullptr; // the first '?'
-    bool bracket = false;        // '[' or ']' seen: legal only inside an authority
-};
-
 // request-target octets up to the SP that ends it (RFC 9112 §3.2, RFC 3986 §2-3): no CTL, SP,
 // DEL, non-ASCII, '"' '#' '<' '>' '\' '^' '`' '{' '|' '}'; '%' must start a pct-encoding.
-Outcome scan_target(const char* p, const char* e, TargetMarks& m) {
+Outcome scan_target(const char* p, const char* e, detail::TargetMarks& m) {
     for (;;) {
         p = find_uri_special(p, e);
         if (p == e) return incomplete();
@@ -139,57 +134,6 @@ Outcome scan_target(const char* p, const char* e, TargetMarks& m) {
     }
 }
 
-void split_path_query(RequestHead& r, std::string_view path_and_query, const char* query) {
-    if (query == nullptr) {
-        r.path = path_and_query;
-        return;
-    }
-    const auto at = static_cast<std::size_t>(query - path_and_query.data());
-    r.path = path_and_query.substr(0, at);
-    r.query = path_and_query.substr(at + 1);
-}
-
-// absolute-form (RFC 9112 §3.2.2): an http or https URI without userinfo or fragment.
-E parse_absolute_form(RequestHead& r, const TargetMarks& m) {
-    const std::string_view t = r.target;
-    std::size_t scheme = 0;
-    if (t.size() >= 7 && token_is(t.data(), "http://")) scheme = 7;
-    else if (t.size() >= 8 && token_is(t.data(), "https://")) scheme = 8;
-    else return E::BadTarget;
-    const std::size_t query_at = m.query != nullptr ? static_cast<std::size_t>(m.query - t.data()) : t.size();
-    const std::size_t auth_end = std::min(t.find('/', scheme), query_at);
-    const std::string_view authority = t.substr(scheme, auth_end - scheme);
-    if (!detail::valid_authority(authority, detail::PortRule::Optional)) return E::BadTarget;
-    const std::string_view rest = t.substr(auth_end);
-    if (m.bracket && rest.find_first_of("[]") != std::string_view::npos) return E::BadTarget;
-    r.absolute_form = true;
-    r.host = authority;
-    split_path_query(r, rest, m.query);
-    if (r.path.empty()) r.path = "/";
-    return E::None;
-}
-
-// Which form the target takes decides what it may hold (RFC 9112 §3.2.1-§3.2.4).
-E classify_target(RequestHead& r, const TargetMarks& m) {
-    const std::string_view t = r.target;
-    if (r.method == Method::Connect) { // authority-form = uri-host ":" port, for CONNECT only
-        if (m.query != nullptr || !detail::valid_authority(t, detail::PortRule::Required)) return E::BadTarget;
-        r.host = t;
-        return E::None;
-    }
-    if (t[0] == '/') {
-        if (m.bracket) return E::BadTarget;
-        split_path_query(r, t, m.query);
-        return E::None;
-    }
-    if (t == "*") { // asterisk-form, for OPTIONS only
-        if (r.method != Method::Options) return E::BadTarget;
-        r.path = t;
-        return E::None;
-    }
-    return parse_absolute_form(r, m);
-}
-
 // request-line = method SP request-target SP HTTP-version CRLF (RFC 9112 §3), in [p, e).
 template <bool kBounded>
 Outcome request_line(const char* p, const char* e, RequestHead& r) {
@@ -200,12 +144,12 @@ Outcome request_line(const char* p, const char* e, RequestHead& r) {
     r.method_text = std::string_view(line, static_cast<std::size_t>(p - line));
     r.method = classify_method(r.method_text);
     const char* const target = ++p;
-    TargetMarks marks;
+    detail::TargetMarks marks;
     Outcome o = scan_target(p, e, marks);
     if (o.step != Step::Done) return o;
     if (o.next == target) return failed(E::BadRequestLine); // exactly one SP between parts
     r.target = std::string_view(target, static_cast<std::size_t>(o.next - target));
-    if (const E err = classify_target(r, marks); err != E::None) return failed(err);
+    if (const E err = detail::classify_target(r, marks); err != E::None) return failed(err);
     int major = 0;
     int minor = 0;
     o = parse_version(o.next + 1, e, major, minor);
@@ -502,7 +446,10 @@ template <class ParseFn, class StartFn>
 ParseStatus parse_incrementally(std::string_view data, const ParserLimits& lim, DriverState st, ParseFn&& parse,
                                 StartFn&& start_of_line) {
     if (st.error != E::None) return ParseStatus::Error;
-    if (st.scanned > data.size()) st.scanned = 0; // not the same message: start over
+    if (st.scanned > data.size()) { // not the same message: start over
+        st.scanned = 0;
+        st.line_ok = false;
+    }
     if (st.scanned == 0) {
         const Verdict v = parse(false);
         if (v.step == Step::Done) return ParseStatus::Complete;

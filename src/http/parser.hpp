@@ -3,9 +3,10 @@
 // The parser is hand-written, zero-copy and strict (RFC 9112, RFC 9110). It never allocates:
 // header fields are string_views into the caller's buffer, stored in a caller-provided array.
 // It is incremental in the way that matters on a socket: call parse() again with the same bytes
-// plus whatever arrived since; it resumes its search for the end of the head where it stopped,
-// and fully parses the head once, when the blank line has arrived. A message split at any byte
-// boundary parses exactly as the whole message does.
+// plus whatever arrived since. The first call parses whatever is there (a whole head, usually);
+// later calls resume the search for the end of the head where they stopped, and parse the head
+// again only once the blank line has arrived or an error is certain. A message split at any byte
+// boundary parses exactly as the whole message does: same status, error and fields.
 //
 // What is rejected, and why (each rule cites its section in tests/unit/http/parser_test.cpp):
 //   * ambiguous framing: Content-Length together with Transfer-Encoding, several differing or a

@@ -1,9 +1,11 @@
-// What the recognised header fields mean: message framing (RFC 9112 §6), the connection
-// (RFC 9110 §7.6.1, RFC 9112 §9), the Host (RFC 9112 §3.2) and Expect (RFC 9110 §10.1.1).
-// Runs once per head, after every line has been checked, over fields already classified.
+// What a parsed head means: the request-target's form (RFC 9112 §3.2), message framing
+// (RFC 9112 §6), the connection (RFC 9110 §7.6.1, RFC 9112 §9), the Host (RFC 9112 §3.2) and
+// Expect (RFC 9110 §10.1.1). Field semantics run once per head, after every line has been
+// checked, over fields already classified.
 #include "http/parser_internal.hpp"
 #include "http/syntax.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -190,12 +192,13 @@ void mark_connection_options(std::span<Header> headers) {
     }
 }
 
-// Expect = #expectation; only 100-continue is defined (RFC 9110 §10.1.1).
+// Expect = #expectation; only 100-continue is defined, and an HTTP/1.0 client cannot handle
+// the interim 100 response, so there it is ignored (RFC 9110 §10.1.1).
 void add_expect(std::string_view v, RequestHead& r) {
     while (!v.empty()) {
         const std::size_t comma = v.find(',');
         const std::string_view element = trim_ows(v.substr(0, comma));
-        if (token_is(element, "100-continue")) r.expect_continue = true;
+        if (token_is(element, "100-continue")) r.expect_continue = r.version_minor >= 1;
         else if (!element.empty()) r.expect_other = true;
         v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
     }
@@ -246,7 +249,58 @@ ParseError framing_error(const MessageHead& m, const FieldFacts& f) {
     return ParseError::None;
 }
 
+void split_path_query(RequestHead& r, std::string_view path_and_query, const char* query) {
+    if (query == nullptr) {
+        r.path = path_and_query;
+        return;
+    }
+    const auto at = static_cast<std::size_t>(query - path_and_query.data());
+    r.path = path_and_query.substr(0, at);
+    r.query = path_and_query.substr(at + 1);
+}
+
+// absolute-form (RFC 9112 §3.2.2): an http or https URI without userinfo or fragment.
+ParseError parse_absolute_form(RequestHead& r, const TargetMarks& m) {
+    const std::string_view t = r.target;
+    std::size_t scheme = 0;
+    if (t.size() >= 7 && token_is(t.data(), "http://")) scheme = 7;
+    else if (t.size() >= 8 && token_is(t.data(), "https://")) scheme = 8;
+    else return ParseError::BadTarget;
+    const std::size_t query_at = m.query != nullptr ? static_cast<std::size_t>(m.query - t.data()) : t.size();
+    const std::size_t auth_end = std::min(t.find('/', scheme), query_at);
+    const std::string_view authority = t.substr(scheme, auth_end - scheme);
+    if (!valid_authority(authority, PortRule::Optional)) return ParseError::BadTarget;
+    const std::string_view rest = t.substr(auth_end);
+    if (m.bracket && rest.find_first_of("[]") != std::string_view::npos) return ParseError::BadTarget;
+    r.absolute_form = true;
+    r.host = authority;
+    split_path_query(r, rest, m.query);
+    if (r.path.empty()) r.path = "/";
+    return ParseError::None;
+}
+
 } // namespace
+
+// Which form the target takes decides what it may hold (RFC 9112 §3.2.1-§3.2.4).
+ParseError classify_target(RequestHead& r, const TargetMarks& m) {
+    const std::string_view t = r.target;
+    if (r.method == Method::Connect) { // authority-form = uri-host ":" port, for CONNECT only
+        if (m.query != nullptr || !valid_authority(t, PortRule::Required)) return ParseError::BadTarget;
+        r.host = t;
+        return ParseError::None;
+    }
+    if (t[0] == '/') {
+        if (m.bracket) return ParseError::BadTarget;
+        split_path_query(r, t, m.query);
+        return ParseError::None;
+    }
+    if (t == "*") { // asterisk-form, for OPTIONS only
+        if (r.method != Method::Options) return ParseError::BadTarget;
+        r.path = t;
+        return ParseError::None;
+    }
+    return parse_absolute_form(r, m);
+}
 
 ParseError apply_request_fields(RequestHead& req) {
     const FieldFacts f = gather(req, &req);

@@ -1,6 +1,6 @@
 // Internal to src/http: the head parser is split between parser.cpp (lines, limits and the
-// incremental driver) and parser_fields.cpp (what the recognised fields mean for framing,
-// routing and the connection).
+// incremental driver) and parser_fields.cpp (what the request-target and the recognised fields
+// mean for framing, routing and the connection).
 #pragma once
 
 #include "http/parser.hpp"
@@ -26,6 +26,16 @@ enum class PortRule : std::uint8_t { Optional, Required };
 // uri-host [ ":" port ] (RFC 3986 §3.2.2-3.2.3): a reg-name, IPv4 address or "[IPv6]" literal,
 // never empty, without userinfo. Port: at most 5 digits, at most 65535.
 bool valid_authority(std::string_view s, PortRule port);
+
+// What scanning the request-target noticed, so its form can be checked without a second pass.
+struct TargetMarks {
+    const char* query = nullptr; // the first '?'
+    bool bracket = false;        // '[' or ']' seen: legal only inside an authority
+};
+
+// Checks r.target against the form r.method allows (RFC 9112 §3.2) and sets path, query and,
+// for absolute- and authority-form, host.
+ParseError classify_target(RequestHead& r, const TargetMarks& m);
 
 // Interpret the parsed fields of a complete head (headers, version, method/status already set):
 // fill the framing, connection and routing facts and return the first violation, if any.

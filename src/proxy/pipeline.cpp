@@ -5,21 +5,25 @@
 
 namespace haven::proxy {
 
-// read headers (http_session) -> route -> pick -> connect -> forward -> respond
-//   on a failure before the response started: retry? (back to connect/pick) or a local reply
+// read headers (http_session) -> route -> pick -> connect -> forward
+//   -> a retryable 5xx and the policy allows another try? back to pick (retry_on_status)
+//   -> respond
+//   on a failure before the response started: retry? back to pick (another server), or a local reply
 // -> classify (outcome, counters, connection reuse) -> log
 net::awaitable<void> run_pipeline(RequestContext& ctx) {
     ctx.start = ctx.worker->scheduler.now();
     StageResult r = stages::route(ctx);
-    if (r.ok()) r = stages::pick(ctx);
+    if (r.ok()) stages::begin_attempts(ctx);
     while (r.ok()) {
-        r = co_await stages::connect(ctx);
+        if (!ctx.host_rt) r = stages::pick(ctx);
+        if (r.ok()) r = co_await stages::connect(ctx);
         if (r.ok()) r = co_await stages::forward(ctx);
         if (r.ok()) {
+            if (co_await stages::retry_on_status(ctx)) continue;
             r = co_await stages::respond(ctx);
             break;
         }
-        if (!stages::retry(ctx, r)) break;
+        if (!co_await stages::retry(ctx, r)) break;
         r = StageResult::next();
     }
     stages::classify(ctx, r);

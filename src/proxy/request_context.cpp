@@ -18,6 +18,13 @@ void RequestContext::reset() {
     host = upstream::kNoHost;
     host_rt = nullptr;
     attempts = 0;
+    retries = 0;
+    budget_retries = 0;
+    budget_counted = false;
+    attempt_reported = false;
+    body_copy_valid = false;
+    body_copy.clear();
+    request_sent = false;
     conn.reset();
     conn_reused = false;
     force_fresh = false;

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace haven::proxy {
@@ -37,7 +38,10 @@ struct RequestContext {
     std::size_t input_used = 0;      // bytes of the session input buffer this request occupies
     std::uint64_t body_sent = 0;     // request body bytes forwarded so far
     bool body_complete = false;      // the whole request body was received and forwarded
-    bool body_streamed = false;      // part of the body was read after the head (cannot be replayed)
+    bool body_streamed = false;      // part of the body was read after the head
+    bool body_copy_valid = false;    // a streamed body was kept whole in body_copy (<= retry_buffer)
+    std::string body_copy;           // the streamed part of the body, for a retry
+    bool request_sent = false;       // a byte of this attempt's request reached the server
     std::array<char, 32> request_id{}; // generated when the client sent none
     bool generated_id = false;
 
@@ -47,7 +51,11 @@ struct RequestContext {
     upstream::HostIndex host = upstream::kNoHost;
     upstream::HostRuntime* host_rt = nullptr; // leased while the request uses the host
     std::array<upstream::HostIndex, 8> tried{};
-    std::uint8_t attempts = 0;
+    std::uint8_t attempts = 0;       // servers tried (attempts on a stale connection not counted)
+    std::uint32_t retries = 0;       // retries made under the pool's policy
+    std::uint32_t budget_retries = 0; // of those, still holding the retry budget
+    bool budget_counted = false;     // counted in the pool's budget and holding the pool
+    bool attempt_reported = false;   // this attempt's outcome went to outlier detection
 
     // --- upstream exchange
     std::unique_ptr<upstream::UpstreamConn> conn;

@@ -8,6 +8,7 @@
 #include "proxy/http_session.hpp"
 #include "proxy/tcp_session.hpp"
 #include "proxy/worker_context.hpp"
+#include "upstream/control_plane.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/executor_work_guard.hpp>
@@ -82,13 +83,16 @@ struct Server::Impl {
 
     std::shared_ptr<const config::Config> config;
     std::shared_ptr<const Snapshot> snapshot;
+    asio::io_context control;
+    EventLog events;
+    upstream::ControlPlane control_plane;
     WorkerShared shared;
     std::unique_ptr<AccessLogWriter> access_log;
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> bound;
-    asio::io_context control;
 
     explicit Impl(std::shared_ptr<const config::Config> cfg);
+    void publish(std::shared_ptr<const upstream::HostSet> set);
     void bind_listeners();
     void start_workers();
     void reload();
@@ -97,10 +101,10 @@ struct Server::Impl {
     std::uint64_t open_connections() const;
 };
 
-Server::Impl::Impl(std::shared_ptr<const config::Config> cfg) : config(std::move(cfg)) {
-    std::string error;
-    snapshot = Snapshot::build(config, error);
-    if (!snapshot) throw std::runtime_error(error);
+Server::Impl::Impl(std::shared_ptr<const config::Config> cfg)
+    : config(std::move(cfg)), control_plane(control, events, [this](auto set) { publish(std::move(set)); }) {
+    control_plane.configure(*config);
+    snapshot = Snapshot::build(config, control_plane.snapshots());
     unsigned n = config->threads ? config->threads : std::max(1u, std::thread::hardware_concurrency());
     if (config->access_log.enabled) access_log = std::make_unique<AccessLogWriter>(config->access_log.path, n);
     for (unsigned i = 0; i < n; ++i) {
@@ -109,6 +113,14 @@ Server::Impl::Impl(std::shared_ptr<const config::Config> cfg) : config(std::move
         workers.push_back(std::move(w));
     }
     bind_listeners();
+}
+
+// A pool's new state goes to every worker (on its own thread, at its next tick).
+void Server::Impl::publish(std::shared_ptr<const upstream::HostSet> set) {
+    for (auto& w : workers) {
+        WorkerContext* ctx = w->ctx.get();
+        ctx->run_soon([ctx, set] { ctx->apply_pool(set); });
+    }
 }
 
 // Every worker gets its own socket per listener. A port of 0 is resolved by the first bind and the
@@ -164,26 +176,28 @@ void Server::Impl::reload() {
     auto result = config::load_file(config->source);
     if (!result.config) {
         for (const auto& e : result.errors) spdlog::error("reload refused: {}", e.to_string());
+        events.add("reload_failed", "", "", result.errors.empty() ? "invalid" : result.errors.front().to_string());
         return;
     }
     auto next = std::make_shared<const config::Config>(std::move(*result.config));
     if (!same_listeners(*config, *next)) {
-        spdlog::error("reload refused: listeners or threads changed; restart haven to apply that");
+        events.add("reload_failed", "", "", "listeners or threads changed; restart haven to apply that");
         return;
     }
-    std::string error;
-    auto snap = Snapshot::build(next, error);
-    if (!snap) {
-        spdlog::error("reload refused: {}", error);
+    try {
+        control_plane.configure(*next);
+    } catch (const std::exception& e) {
+        events.add("reload_failed", "", "", e.what());
         return;
     }
+    auto snap = Snapshot::build(next, control_plane.snapshots());
     config = next;
     snapshot = snap;
     for (auto& w : workers) {
         WorkerContext* ctx = w->ctx.get();
         ctx->run_soon([ctx, snap] { ctx->apply(snap); });
     }
-    spdlog::info("reload: configuration applied");
+    events.add("reload", "", "", "configuration applied");
 }
 
 // Stops accepting, lets in-flight requests finish (keep-alive connections close after their
@@ -208,6 +222,7 @@ net::awaitable<void> Server::Impl::drain() {
         co_await tick.async_wait(net::use_nothrow);
     }
     if (const auto left = open_connections()) spdlog::warn("drain timeout: closing {} connection(s)", left);
+    control_plane.stop();
     stop_workers();
     control.stop();
 }
@@ -236,6 +251,7 @@ int Server::run() {
         spdlog::info("listening: {} on {}:{}", name, ep.address().to_string(), ep.port());
     }
     im.start_workers();
+    im.control_plane.start();
     spdlog::info("haven ready: {} worker thread(s)", im.workers.size());
     asio::signal_set signals(im.control, SIGINT, SIGTERM, SIGHUP);
     bool stopping = false;

@@ -2,13 +2,10 @@
 
 namespace haven::proxy {
 
-std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Config> config, std::string& error) {
+std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Config> config,
+                                                std::vector<std::shared_ptr<const upstream::HostSet>> pools) {
     auto snap = std::make_shared<Snapshot>();
-    for (std::uint32_t i = 0; i < config->pools.size(); ++i) {
-        auto set = upstream::build_host_set(config->pools[i], i, error);
-        if (!set) return nullptr;
-        snap->pools.push_back(std::move(set));
-    }
+    snap->pools = std::move(pools);
     const auto pool_index = [&](const std::string& name) {
         for (std::uint32_t i = 0; i < config->pools.size(); ++i) {
             if (config->pools[i].name == name) return i;

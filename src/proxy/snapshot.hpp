@@ -17,8 +17,9 @@ struct Snapshot {
     std::vector<std::shared_ptr<const upstream::HostSet>> pools; // config order
     std::vector<Router> routers;                                 // per listener, config order
 
-    // Resolves every server address. On failure returns nullptr and sets `error`.
-    static std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config, std::string& error);
+    // `pools` are the control plane's current snapshots of config->pools, in order.
+    static std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config,
+                                                 std::vector<std::shared_ptr<const upstream::HostSet>> pools);
 };
 
 } // namespace haven::proxy

@@ -68,6 +68,10 @@ net::awaitable<bool> TcpSession::connect_upstream(upstream::PoolRuntime& pool) {
         w_.stats.upstream_connects.inc();
         auto* rt = pool.acquire(host_);
         auto [cec] = co_await server_.async_connect(info.endpoint, net::use_nothrow);
+        if (rt->info) {
+            if (cec) rt->info->signals->on_failure();
+            else rt->info->signals->on_success();
+        }
         pool.release(rt);
         if (!cec) co_return true;
         flag_ = timed_out_ ? ResponseFlag::UpstreamConnectTimeout : ResponseFlag::UpstreamConnectFailure;
@@ -82,6 +86,7 @@ net::awaitable<void> TcpSession::run() {
     const std::uint32_t pool_index = w_.snapshot().routers[listener_].match(http::RequestHead{});
     net::RelayResult moved;
     upstream::PoolRuntime* pool = pool_index == kNoPool ? nullptr : &w_.pool(pool_index);
+    if (pool) pool->hold(); // kept alive across a reload until this connection ends
     if (pool && co_await connect_upstream(*pool)) {
         flag_ = ResponseFlag::None;
         net::set_stream_options(client_);
@@ -103,6 +108,7 @@ net::awaitable<void> TcpSession::run() {
     asio::error_code ignored;
     client_.close(ignored);
     server_.close(ignored);
+    if (pool) pool->drop();
     w_.stats.flags[static_cast<std::size_t>(flag_)].inc();
     if (w_.access_log) {
         AccessRecord r;

@@ -102,8 +102,21 @@ void WorkerContext::apply(std::shared_ptr<const Snapshot> snapshot) {
         }
         next.push_back(std::move(kept));
     }
+    // Pools the new config removed live on until their last request ends (see run_mailbox).
+    for (auto& p : pools_) {
+        if (p) retired_pools_.push_back(std::move(p));
+    }
     pools_ = std::move(next);
     snapshot_ = std::move(snapshot);
+}
+
+void WorkerContext::apply_pool(std::shared_ptr<const upstream::HostSet> set) {
+    for (auto& p : pools_) {
+        if (p->hosts().name == set->name) {
+            p->update(std::move(set));
+            return;
+        }
+    }
 }
 
 void WorkerContext::add_session(Session* s) {
@@ -154,6 +167,7 @@ void WorkerContext::run_mailbox() {
         io.stop();
         return;
     }
+    std::erase_if(retired_pools_, [](const auto& p) { return !p->in_use(); });
     if (!mailbox_full_.load(std::memory_order_acquire)) return;
     std::vector<std::function<void()>> work;
     {

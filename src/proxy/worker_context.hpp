@@ -63,6 +63,8 @@ public:
     // Adopts a new snapshot (on this worker's thread): pools keep their connections where the
     // servers are unchanged.
     void apply(std::shared_ptr<const Snapshot> snapshot);
+    // Adopts a new state of one pool (health, ejection, drain, weights), matched by name.
+    void apply_pool(std::shared_ptr<const upstream::HostSet> set);
 
     const config::Config& config() const { return *snapshot_->config; }
     const Snapshot& snapshot() const { return *snapshot_; }
@@ -109,6 +111,7 @@ public:
 private:
     std::shared_ptr<const Snapshot> snapshot_;
     std::vector<std::unique_ptr<upstream::PoolRuntime>> pools_;
+    std::vector<std::unique_ptr<upstream::PoolRuntime>> retired_pools_; // removed, still in use
     Session* sessions_head_ = nullptr; // intrusive list, most recently idle last
     std::size_t session_count_ = 0;
     bool draining_ = false;

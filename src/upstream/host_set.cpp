@@ -4,32 +4,37 @@
 
 namespace haven::upstream {
 
-std::vector<LbEntry> eligible_hosts(const std::vector<HostInfo>& hosts) {
-    std::vector<LbEntry> out;
-    out.reserve(hosts.size());
-    for (HostIndex i = 0; i < hosts.size(); ++i) {
-        if (hosts[i].weight > 0) out.push_back({i, hosts[i].weight});
-    }
-    return out;
+RetryParams retry_params(const config::Pool& pool) {
+    RetryParams p;
+    p.retries = pool.retries;
+    p.retry_on = 0;
+    for (const auto& item : pool.retry_on) p.retry_on |= parse_retry_on(item).value_or(0);
+    p.retry_non_idempotent = pool.retry_non_idempotent;
+    p.retry_buffer = pool.retry_buffer;
+    p.per_try_timeout = std::chrono::duration_cast<Duration>(pool.per_try_timeout);
+    p.backoff_base = std::chrono::duration_cast<Duration>(pool.retry_backoff);
+    p.backoff_max = p.backoff_base * 10;
+    return p;
 }
 
-std::shared_ptr<const HostSet> build_host_set(const config::Pool& pool, std::uint32_t pool_id, std::string& error) {
-    auto set = std::make_shared<HostSet>();
-    set->pool_id = pool_id;
-    set->name = pool.name;
-    set->balance = pool.balance;
-    set->hash_on = pool.hash_on;
-    set->keepalive = pool.keepalive;
-    set->hosts.reserve(pool.servers.size());
+std::optional<HostSet> describe_pool(const config::Pool& pool, std::uint32_t pool_id, std::string& error) {
+    HostSet set;
+    set.pool_id = pool_id;
+    set.name = pool.name;
+    set.balance = pool.balance;
+    set.hash_on = pool.hash_on;
+    set.keepalive = pool.keepalive;
+    set.retry = retry_params(pool);
+    set.max_retry_ratio = pool.max_retry_ratio;
+    set.hosts.reserve(pool.servers.size());
     for (const auto& s : pool.servers) {
         auto ep = net::resolve(s.address, error);
         if (!ep) {
             error = "pool " + pool.name + " server " + s.name + ": " + error;
-            return nullptr;
+            return std::nullopt;
         }
-        set->hosts.push_back(HostInfo{s.name, s.address.text, *ep, s.weight});
+        set.hosts.push_back(HostInfo{s.name, s.address.text, *ep, s.weight, std::make_shared<HostSignals>()});
     }
-    set->eligible = eligible_hosts(set->hosts);
     return set;
 }
 

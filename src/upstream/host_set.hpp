@@ -1,11 +1,15 @@
 // HostSet: an immutable snapshot of one pool — its servers with resolved addresses and the subset
 // that may take new requests now, with effective weights. Worker threads read snapshots without
-// locks; whoever changes a pool's state (config reload, health checks, admin actions) publishes a
-// new snapshot and each worker rebuilds its load balancer from it, off the request path.
+// locks; the control thread (pool_state.cpp) publishes a new snapshot whenever a server's state
+// changes (health, ejection, drain, slow start, reload), and each worker rebuilds its load
+// balancer from it, off the request path.
 #pragma once
 
 #include "config/schema.hpp"
 #include "upstream/host.hpp"
+#include "upstream/outlier/detector.hpp"
+#include "upstream/retry/policy.hpp"
+#include "upstream/tiers.hpp"
 
 #include <asio/ip/tcp.hpp>
 
@@ -21,6 +25,9 @@ struct HostInfo {
     std::string address_text; // as configured, e.g. "127.0.0.1:9001"
     asio::ip::tcp::endpoint endpoint;
     std::uint32_t weight = 1; // configured weight; 0 = drained
+    // Where workers count this server's consecutive failures; the same object for as long as the
+    // server keeps its name and address (snapshots come and go).
+    std::shared_ptr<HostSignals> signals;
 };
 
 struct HostSet {
@@ -29,14 +36,19 @@ struct HostSet {
     config::Balance balance = config::Balance::RoundRobin;
     config::HashKey hash_on;
     config::UpstreamKeepalive keepalive;
+    RetryParams retry;
+    double max_retry_ratio = 0.2;
     std::vector<HostInfo> hosts;   // config order; HostIndex indexes this
-    std::vector<LbEntry> eligible; // hosts that may take new requests, weight > 0
+    std::vector<LbEntry> eligible; // hosts that may take new requests, with effective weights
+    std::int64_t tier = 0;         // priority tier in service (-1: panic or none)
+    ServingMode mode = ServingMode::Normal;
 };
 
-// Builds the snapshot of `pool` (resolving addresses). On failure returns nullptr and sets error.
-std::shared_ptr<const HostSet> build_host_set(const config::Pool& pool, std::uint32_t pool_id, std::string& error);
+// The pool's static parts (names, resolved addresses, balancing and retry settings), with no
+// server eligible yet. On failure returns nullopt and sets `error`.
+std::optional<HostSet> describe_pool(const config::Pool& pool, std::uint32_t pool_id, std::string& error);
 
-// The hosts eligible for new requests given their configured weights.
-std::vector<LbEntry> eligible_hosts(const std::vector<HostInfo>& hosts);
+// Retry settings of a pool as the retry stage uses them.
+RetryParams retry_params(const config::Pool& pool);
 
 } // namespace haven::upstream

@@ -13,6 +13,7 @@ PoolRuntime::PoolRuntime(std::shared_ptr<const HostSet> set, DeadlineList& deadl
     }
     lb_ = make_load_balancer(set_->balance, active_, random_);
     lb_->set_hosts(set_->eligible);
+    budget_.set(set_->max_retry_ratio, 3);
 }
 
 PoolRuntime::~PoolRuntime() {
@@ -59,6 +60,7 @@ void PoolRuntime::update(std::shared_ptr<const HostSet> set) {
     active_ = std::move(active);
     if (old->balance != set_->balance) lb_ = make_load_balancer(set_->balance, active_, random_);
     lb_->set_hosts(set_->eligible);
+    budget_.set(set_->max_retry_ratio, 3);
 }
 
 } // namespace haven::upstream

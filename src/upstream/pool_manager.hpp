@@ -8,6 +8,7 @@
 #include "upstream/conn_pool.hpp"
 #include "upstream/host_set.hpp"
 #include "upstream/lb/load_balancer.hpp"
+#include "upstream/retry/budget.hpp"
 
 #include <memory>
 #include <vector>
@@ -61,6 +62,14 @@ public:
     }
     std::uint32_t active(HostIndex h) const { return active_[h]; }
 
+    // This worker's retry budget for the pool.
+    RetryBudget& budget() { return budget_; }
+    // Requests (and TCP connections) using this pool: it is kept alive until they end, even if
+    // a reload removes it.
+    void hold() { ++users_; }
+    void drop() { --users_; }
+    bool in_use() const { return users_ > 0; }
+
 private:
     std::unique_ptr<ConnPool> make_conn_pool() const;
     void retire(HostRuntime* r);
@@ -71,6 +80,8 @@ private:
     ActiveCounts active_; // indexed by HostIndex, read by the load balancer
     std::unique_ptr<LoadBalancer> lb_;
     std::vector<HostRuntime*> hosts_; // owned; retired ones are freed by their last release()
+    RetryBudget budget_;
+    std::uint32_t users_ = 0;
 };
 
 } // namespace haven::upstream

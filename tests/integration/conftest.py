@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import atexit
 import pathlib
+import re
 import shutil
+import signal
+import subprocess
 
 import pytest
 
@@ -54,10 +57,9 @@ class Spawner:
         crashed = []
         for item in reversed(self.items):
             if isinstance(item, Haven):
-                if item.crashed():
-                    crashed.append(item.proc.describe())
-                if item.proc is not None:
-                    item.proc.kill()
+                problem = _stop_haven(item)
+                if problem:
+                    crashed.append(problem)
             elif isinstance(item, (Backend, Nginx)):
                 if item.proc is not None:
                     item.proc.kill()
@@ -65,7 +67,33 @@ class Spawner:
                 item.close()
         self.items.clear()
         if crashed:
-            pytest.fail("haven exited unexpectedly during the test:\n" + "\n".join(crashed), pytrace=False)
+            pytest.fail("\n".join(crashed), pytrace=False)
+
+
+SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
+
+
+def _stop_haven(h: Haven) -> str | None:
+    """Stops haven gracefully (so a sanitizer build can report) and returns a description of
+    anything wrong: an unexpected earlier exit, a failing exit code, sanitizer output."""
+    if h.proc is None:
+        return None
+    if h.crashed():
+        problem = "haven exited unexpectedly during the test"
+    else:
+        problem = None
+        if h.proc.alive():
+            h.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = h.proc.wait(timeout=harness.scaled(10))
+                if rc != 0:
+                    problem = f"haven exited with {rc} on SIGTERM at teardown"
+            except subprocess.TimeoutExpired:
+                pass  # still draining something a test left behind: killed below
+    h.proc.kill()
+    if SANITIZER_REPORT.search(h.proc.output()):
+        problem = "sanitizer report in haven's output"
+    return f"{problem}:\n{h.proc.describe(tail=20000)}" if problem else None
 
 
 @pytest.fixture

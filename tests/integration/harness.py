@@ -14,6 +14,7 @@ kill whatever a failed test left behind.  Standard library only.
 
 from __future__ import annotations
 
+import ctypes
 import http.client
 import json
 import os
@@ -25,7 +26,7 @@ import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # --------------------------------------------------------------------------------------------
 # Locations and time scaling
@@ -137,8 +138,24 @@ class ProcessFailed(AssertionError):
     pass
 
 
+_PR_SET_PDEATHSIG = 1
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+except OSError:  # pragma: no cover - not Linux
+    _LIBC = None
+
+
+def _die_with_parent():
+    """Runs in the child before exec: if the test runner is killed (say, by a ctest timeout),
+    the kernel kills this child too, so no process outlives the suite."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Proc:
-    """A child process in its own process group with stdout/stderr captured in files."""
+    """A child process in its own process group with stdout/stderr captured in files.
+    Start processes from the main test thread only: the death signal follows the thread that
+    forked the child."""
 
     def __init__(self, argv, workdir: pathlib.Path, name: str, env=None):
         workdir = pathlib.Path(workdir)
@@ -149,7 +166,8 @@ class Proc:
         self.err_path = workdir / f"{name}.stderr"
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                          cwd=str(workdir), env=env, start_new_session=True)
+                                          cwd=str(workdir), env=env, start_new_session=True,
+                                          preexec_fn=_die_with_parent)
         self.pid = self.popen.pid
         self.pgid = self.popen.pid  # start_new_session: the child leads its own group
         with _LIVE_LOCK:
@@ -918,6 +936,7 @@ class Nginx:
         last = ""
         for attempt in range(5):  # a probed port can be taken before nginx binds it
             self.port = free_port()
+            self.short_port = free_port()  # same files, keepalive_timeout 1s
             conf = self.dir / "nginx.conf"
             conf.write_text(self._conf(extra_locations))
             proc = Proc([NGINX_BIN, "-c", conf, "-p", self.dir, "-e", self.dir / "logs" / "error.log"],
@@ -927,7 +946,7 @@ class Nginx:
             except TimeoutError:
                 proc.kill()
                 raise
-            if proc.alive() and port_accepts(self.port, 0.5):
+            if proc.alive() and port_accepts(self.port, 0.5) and port_accepts(self.short_port, 0.5):
                 self.proc = proc
                 return
             last = proc.describe() + (self.dir / "logs" / "error.log").read_text(errors="replace")
@@ -963,6 +982,12 @@ http {{
         location = /hello {{ default_type text/plain; return 200 "hello from nginx\\n"; }}
         location /ssi/ {{ ssi on; }}
         {extra_locations}
+    }}
+    server {{
+        listen 127.0.0.1:{self.short_port};
+        keepalive_timeout 1s;
+        root {d}/www;
+        location = /hello {{ default_type text/plain; return 200 "hello from nginx\\n"; }}
     }}
 }}
 """

@@ -1,7 +1,9 @@
 """Connection reuse on both sides, pipelining, and large bodies streamed with bounded memory."""
 
+import http.client
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -344,3 +346,128 @@ def test_64mib_echo_upload_counted_by_backend(env):
         r = c.read_response(timeout=60)
     assert r.status == 200
     assert r.json()["body_length"] == total
+
+
+# --- stale pooled connections and retries ----------------------------------------------------
+
+def early_closer_handler(conn, server):
+    """Answers one request with keep-alive framing, then closes the idle connection 100 ms later
+    (like a server with a very short keep-alive timeout)."""
+    reader = RequestReader(conn)
+    req = reader.read_head()
+    if req is None:
+        return
+    n = reader.read_body(req[2])
+    with server.lock:
+        server.requests += 1
+        server.log.append((req[0], req[1], n))
+    body = f"{req[0]} {req[1]} {n}".encode()
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    time.sleep(0.1)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_server_closed_pooled_connection_is_not_an_error(spawn, method):
+    server = spawn.tiny(early_closer_handler)
+    server.log = []
+    haven = spawn.haven(make_config(pools={"p": [server.address]}, threads=1))
+    with haven.raw() as c:
+        for i in range(4):
+            body = b"b" * 10 if method == "POST" else b""
+            c.send(request_bytes(method, f"/r{i}", body=body))
+            r = c.read_response()
+            assert (r.status, r.body) == (200, f"{method} /r{i} {len(body)}".encode())
+            time.sleep(0.3)  # the pooled connection is closed by the server meanwhile
+    assert [x[1] for x in server.log] == ["/r0", "/r1", "/r2", "/r3"], "a request was sent twice or lost"
+
+
+def test_non_idempotent_request_never_sent_twice(spawn):
+    """The server reads the request and closes without answering (demo-backend /close): haven
+    answers 502 and must not resend the POST, even on a reused upstream connection."""
+    backend = spawn.backend("closer")
+    haven = spawn.haven(make_config(pools={"p": [backend.address]}, threads=1))
+    with haven.raw() as c:
+        c.send(request_bytes("GET", "/status/200"))  # leaves a pooled upstream connection
+        assert c.read_response().status == 200
+        before = backend.stats()["requests"]
+        c.send(request_bytes("POST", "/close", body=b"once only"))
+        r = c.read_response(timeout=10)
+    assert r.status == 502
+    assert backend.stats()["requests"] - before - 1 == 1, "the POST reached the server twice"
+
+
+def test_idempotent_request_retried_at_most_once(spawn):
+    backend = spawn.backend("closer")
+    haven = spawn.haven(make_config(pools={"p": [backend.address]}, threads=1))
+    with haven.raw() as c:
+        c.send(request_bytes("GET", "/status/200"))
+        assert c.read_response().status == 200
+        before = backend.stats()["requests"]
+        c.send(request_bytes("GET", "/close"))
+        r = c.read_response(timeout=10)
+    assert r.status == 502
+    assert 1 <= backend.stats()["requests"] - before - 1 <= 2
+
+
+def test_concurrent_keepalive_clients(env):
+    """50 clients x 20 requests each, mixed GET/POST, in parallel: every answer correct."""
+    haven = env["haven"]
+    port = haven.port("two")
+    errors = []
+
+    def client(k):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=scaled(20))
+        try:
+            for i in range(20):
+                if i % 2:
+                    body = bytes([97 + k % 26]) * (k * 100 + i)
+                    r = http_request(0, "POST", f"/echo?k={k}&i={i}", body=body, conn=conn)
+                    j = r.json()
+                    if (r.status, j["body_length"], j["query"]) != (200, len(body), f"k={k}&i={i}"):
+                        errors.append((k, i, r.status, j))
+                else:
+                    r = http_request(0, "GET", f"/bytes?n={k * 10 + i}", conn=conn)
+                    if (r.status, r.body) != (200, b"x" * (k * 10 + i)):
+                        errors.append((k, i, r.status, len(r.body)))
+        except Exception as e:
+            errors.append((k, repr(e)))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=scaled(60))
+    assert not any(t.is_alive() for t in threads), "clients still running"
+    assert not errors, errors[:5]
+
+
+
+# --- kept last: ctest runs this file with -x --------------------------------------------------
+
+def stray_bytes_handler(conn, server):
+    """Answers each request, then 50 ms later writes bytes nobody asked for (a misbehaving
+    server, or the tail of a body the server should not have sent)."""
+    reader = RequestReader(conn)
+    while True:
+        req = reader.read_head()
+        if req is None:
+            return
+        reader.read_body(req[2])
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        time.sleep(0.05)
+        conn.sendall(b"junk")
+
+
+def test_pooled_connection_with_stray_bytes_is_not_reused(spawn):
+    """An idle pooled connection on which the server sent unsolicited bytes is unusable; haven
+    must not send the next request on it (which fails as a 502 'upstream protocol error')."""
+    server = spawn.tiny(stray_bytes_handler)
+    haven = spawn.haven(make_config(pools={"p": [server.address]}, threads=1))
+    statuses = []
+    for _ in range(4):
+        r = haven.get("/")
+        statuses.append((r.status, r.body))
+        time.sleep(0.2)
+    assert statuses == [(200, b"ok")] * 4

@@ -3,13 +3,14 @@
 import collections
 import http.client
 import os
+import signal
 import socket
 import threading
 import time
 
 import pytest
 
-from harness import Deadline, echo_handler, http_request, make_config, scaled, wait_until
+from harness import Deadline, echo_handler, http_request, make_config, scaled
 
 
 def tcp_listener(pool: str, name: str = "tcp") -> dict:
@@ -243,3 +244,21 @@ def test_tcp_and_http_listeners_side_by_side(spawn):
     r = http_request(haven.port("http"), "GET", "/echo")
     assert r.status == 200
     assert ["Via", "1.1 haven"] in r.json()["headers"]
+
+
+def test_open_relay_is_closed_at_drain_timeout(spawn):
+    echo = spawn.tiny(echo_handler)
+    haven = spawn.haven(make_config(pools={"e": [echo.address]}, listeners=[tcp_listener("e")],
+                                    timeouts={"drain": "1s"}))
+    with connect(haven.port()) as s:
+        s.sendall(b"before")
+        assert recv_exactly(s, 6) == b"before"
+        t0 = time.monotonic()
+        haven.send_signal(signal.SIGTERM)
+        s.sendall(b"during")  # the relay still works while draining
+        assert recv_exactly(s, 6) == b"during"
+        assert recv_until_eof(s, timeout=10) == b""
+        closed_after = time.monotonic() - t0
+    rc = haven.proc.wait(timeout=scaled(10))
+    assert rc == 0
+    assert 0.8 <= closed_after < scaled(3), f"relay closed {closed_after:.2f}s after SIGTERM (drain 1s)"

@@ -27,6 +27,28 @@ int status_for(ResponseFlag f) {
     return 500;
 }
 
+bool is_upstream_failure(ResponseFlag f) {
+    switch (f) {
+    case ResponseFlag::UpstreamConnectFailure:
+    case ResponseFlag::UpstreamConnectTimeout:
+    case ResponseFlag::UpstreamTimeout:
+    case ResponseFlag::UpstreamReset:
+    case ResponseFlag::UpstreamProtocolError:
+    case ResponseFlag::UpstreamAborted: return true;
+    default: return false;
+    }
+}
+
+// The final attempt's outcome for outlier detection: a relayed 5xx counts as a failure, as does
+// any failure on the server's side; a client going away says nothing about the server.
+void report_outcome(RequestContext& ctx, const StageResult& result) {
+    if (result.kind == StageResult::Kind::Continue) {
+        report_attempt(ctx, ctx.resp.status < 500 && ctx.flag != ResponseFlag::UpstreamAborted);
+    } else if (result.kind == StageResult::Kind::Fail && is_upstream_failure(result.error.flag)) {
+        report_attempt(ctx, false);
+    }
+}
+
 void settle_upstream(RequestContext& ctx) {
     ctx.session->watch_upstream(nullptr);
     if (ctx.conn) {
@@ -61,7 +83,9 @@ void classify(RequestContext& ctx, StageResult& result) {
         if (ctx.response_started) ctx.close_client = true;
         break;
     }
+    report_outcome(ctx, result);
     settle_upstream(ctx);
+    if (ctx.pool) end_attempts(ctx);
     auto& stats = ctx.worker->stats;
     stats.requests.inc();
     stats.flags[static_cast<std::size_t>(ctx.flag)].inc();

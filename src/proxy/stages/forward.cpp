@@ -40,12 +40,34 @@ InitialBody initial_body(RequestContext& ctx, std::string_view after_head) {
     return b;
 }
 
+} // namespace
+
+// timeouts.server, or the pool's per_try_timeout when set (both reset by every byte).
+std::chrono::milliseconds server_timeout(const RequestContext& ctx) {
+    const auto per_try = ctx.pool->hosts().retry.per_try_timeout;
+    if (per_try > Duration::zero()) return std::chrono::duration_cast<std::chrono::milliseconds>(per_try);
+    return ctx.worker->config().timeouts.server;
+}
+
+namespace {
+
 // Retry safety after a failure once the request was (maybe partly) sent: only an idempotent request
 // on a reused connection whose failure looks like the server had closed it (no response byte).
 bool stale_retryable(const RequestContext& ctx) {
-    // A streamed body is gone from haven's buffers: it cannot be sent again.
-    return ctx.conn_reused && http::is_idempotent(ctx.req.method) && ctx.body_complete && !ctx.body_streamed &&
-           ctx.stale_retries == 0;
+    // A streamed body can be sent again only if it was kept whole (retry_buffer).
+    return ctx.conn_reused && http::is_idempotent(ctx.req.method) && ctx.body_complete &&
+           (!ctx.body_streamed || ctx.body_copy_valid) && ctx.stale_retries == 0;
+}
+
+// Keeps a copy of the streamed body while it fits in retry_buffer, so that a retry can replay it.
+void keep_for_retry(RequestContext& ctx, std::string_view bytes) {
+    if (!ctx.body_copy_valid) return;
+    if (ctx.body_copy.size() + bytes.size() > ctx.pool->hosts().retry.retry_buffer) {
+        ctx.body_copy_valid = false;
+        std::string().swap(ctx.body_copy);
+        return;
+    }
+    ctx.body_copy.append(bytes);
 }
 
 // Streams the rest of the request body from the client to the server. Bytes read past the end of
@@ -56,6 +78,8 @@ net::awaitable<StageResult> stream_request_body(RequestContext& ctx) {
     auto& buf = ctx.resp_buf; // not in use until the response: reuse it for the body
     buf.borrow(w.buffers);
     ctx.body_streamed = true;
+    ctx.body_copy_valid = ctx.pool->hosts().retry.retries > 0 && ctx.pool->hosts().retry.retry_buffer > 0;
+    ctx.body_copy.clear();
     std::uint64_t remaining = ctx.req.body == BodyKind::ContentLength ? ctx.req.content_length - ctx.body_sent : 0;
     for (;;) {
         buf.clear();
@@ -83,7 +107,8 @@ net::awaitable<StageResult> stream_request_body(RequestContext& ctx) {
             done = r.status == http::ChunkedDecoder::Status::Done;
             if (done && take < n) s.pending_input().assign(buf.write_ptr() + take, n - take);
         }
-        s.arm(TimeoutKind::Server, w.config().timeouts.server);
+        keep_for_retry(ctx, std::string_view(buf.write_ptr(), take));
+        s.arm(TimeoutKind::Server, server_timeout(ctx));
         net::GatherList<1> chunk;
         chunk.add(std::string_view(buf.write_ptr(), take));
         auto [wec, wn] = co_await net::send_all(ctx.conn->sock, chunk);
@@ -117,9 +142,12 @@ net::awaitable<StageResult> send_request(RequestContext& ctx) {
         rw.request_id = std::string_view(ctx.request_id.data(), ctx.request_id.size());
     }
     http::build_request_head(ctx.req, in.substr(0, ctx.req.head_size), rw, ctx.out_head);
-    net::GatherList<http::HeadBuilder::kMaxPieces + 1> out;
+    net::GatherList<http::HeadBuilder::kMaxPieces + 2> out;
     for (std::size_t i = 0; i < ctx.out_head.count(); ++i) out.add(ctx.out_head.piece(i));
     out.add(in.substr(ctx.req.head_size, body.bytes));
+    // A retry replays a streamed body from the copy kept of it.
+    const bool replay = !body.complete && ctx.body_streamed && ctx.body_copy_valid;
+    if (replay) out.add(ctx.body_copy);
     ctx.input_used = ctx.req.head_size + body.bytes;
     ctx.bytes_in = ctx.input_used;
 
@@ -132,18 +160,19 @@ net::awaitable<StageResult> send_request(RequestContext& ctx) {
         auto [cec, cn] = co_await net::send_all(s.client(), cont);
         if (cec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
     }
-    s.arm(TimeoutKind::Server, w.config().timeouts.server);
+    s.arm(TimeoutKind::Server, server_timeout(ctx));
     s.watch_upstream(&ctx.conn->sock);
     auto [ec, n] = co_await net::send_all(ctx.conn->sock, out);
+    ctx.request_sent = n > 0;
     if (ec) {
         const bool timeout = s.fired() == TimeoutKind::Server;
-        ctx.body_complete = body.complete;
+        ctx.body_complete = body.complete || replay;
         co_return StageResult::fail(timeout ? ResponseFlag::UpstreamTimeout : ResponseFlag::UpstreamReset,
                                     ErrorSource::Upstream, !timeout && stale_retryable(ctx));
     }
-    ctx.body_sent = body.bytes;
-    ctx.body_complete = body.complete;
-    if (!body.complete) co_return co_await stream_request_body(ctx);
+    ctx.body_sent = body.bytes + (replay ? ctx.body_copy.size() : 0);
+    ctx.body_complete = body.complete || replay;
+    if (!ctx.body_complete) co_return co_await stream_request_body(ctx);
     co_return StageResult::next();
 }
 
@@ -188,7 +217,7 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
                 else buf.compact();
             }
         }
-        s.arm(TimeoutKind::Server, w.config().timeouts.server);
+        s.arm(TimeoutKind::Server, server_timeout(ctx));
         auto [ec, n] = co_await ctx.conn->sock.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()),
                                                                net::use_nothrow);
         if (ec || n == 0) {

@@ -71,7 +71,12 @@ StageResult pick(RequestContext& ctx) {
             pr.has_hash = true;
         }
     }
-    const upstream::HostIndex h = pool.pick(pr);
+    upstream::HostIndex h = pool.pick(pr);
+    if (h == upstream::kNoHost && !pr.exclude.empty()) {
+        // Every eligible server was tried: a retry may go to one of them again.
+        pr.exclude = {};
+        h = pool.pick(pr);
+    }
     if (h == upstream::kNoHost) return StageResult::respond(503, ResponseFlag::NoHealthyServer);
     ctx.host = h;
     ctx.host_rt = pool.acquire(h);

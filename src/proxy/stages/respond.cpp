@@ -108,7 +108,7 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
     bool extra = !buf.empty(); // bytes after the response: the server is not speaking HTTP/1.1 keep-alive
     while (!p.done) {
         buf.clear();
-        s.arm(TimeoutKind::Server, w.config().timeouts.server);
+        s.arm(TimeoutKind::Server, server_timeout(ctx));
         auto [ec, n] = co_await ctx.conn->sock.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()),
                                                                net::use_nothrow);
         if (ec || n == 0) {

@@ -16,12 +16,21 @@ StageResult pick(RequestContext& ctx);
 net::awaitable<StageResult> connect(RequestContext& ctx);
 // forward.cpp: send the request (head and body) and read the response head.
 net::awaitable<StageResult> forward(RequestContext& ctx);
+// forward.cpp: the server inactivity limit for this attempt (per_try_timeout or timeouts.server).
+std::chrono::milliseconds server_timeout(const RequestContext& ctx);
 // respond.cpp: relay the response head and body to the client.
 net::awaitable<StageResult> respond(RequestContext& ctx);
 // respond.cpp: haven's own reply (404, 502, 503, 504, ...).
 net::awaitable<void> local_reply(RequestContext& ctx, int status, ResponseFlag flag);
-// retry.cpp: whether to try again after a failure, and undo the failed attempt.
-bool retry(RequestContext& ctx, const StageResult& failure);
+// retry.cpp: whether to try again after a failure; if so, undo the attempt and wait the backoff.
+net::awaitable<bool> retry(RequestContext& ctx, const StageResult& failure);
+// retry.cpp: the same for a response whose status the pool retries on (e.g. 503), before relaying it.
+net::awaitable<bool> retry_on_status(RequestContext& ctx);
+// retry.cpp: an attempt's outcome, for outlier detection (once per attempt).
+void report_attempt(RequestContext& ctx, bool success);
+// retry.cpp: the request counts in its pool's retry budget from route to classify.
+void begin_attempts(RequestContext& ctx);
+void end_attempts(RequestContext& ctx);
 // classify.cpp: settle the outcome — status, flag, counters, server lease, upstream connection.
 void classify(RequestContext& ctx, StageResult& result);
 // log.cpp: the access-log record.

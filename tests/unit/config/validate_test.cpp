@@ -59,7 +59,8 @@ TEST(Validate, RangesAreCheckedForConfigsBuiltInCode) {
     c.pools[0].servers[0].weight = 257;
     c.access_log.enabled = true;
     std::string all = joined(validate(c));
-    EXPECT_NE(all.find("built-in: threads: must be from 1 to 256, got 300"), std::string::npos) << all;
+    EXPECT_NE(all.find("built-in: threads: must be from 1 to 256, got 300"), std::string::npos)
+        << all;
     EXPECT_NE(all.find("limits.max_header_bytes: must be from 1024 to 1048576, got 100"),
               std::string::npos) << all;
     EXPECT_NE(all.find("limits.max_headers: must be from 1 to 1000, got 0"), std::string::npos);

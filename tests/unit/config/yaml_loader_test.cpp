@@ -205,6 +205,18 @@ TEST(YamlLoader, AccessLogCanBeSwitchedOff) {
     EXPECT_FALSE(bare.config->access_log.enabled);
 }
 
+TEST(YamlLoader, AliasesRepeatAnAnchoredValue) {
+    const char* yaml = R"(listeners: [ { name: a, listen: 127.0.0.1:0, pool: p } ]
+pools:
+  - { name: p, servers: &shared [ { name: s1, address: 127.0.0.1:1 } ] }
+  - { name: q, servers: *shared }
+)";
+    auto r = load_string(yaml, "t.yaml");
+    ASSERT_TRUE(r.config.has_value()) << all_errors(r);
+    ASSERT_EQ(r.config->pools[1].servers.size(), 1u);
+    EXPECT_EQ(r.config->pools[1].servers[0].name, "s1");
+}
+
 TEST(YamlLoader, SmallHeadLimitLowersTheRequestLineDefault) {
     auto r = load_string(std::string(kMinimal) + "limits: { max_header_bytes: 4KiB }\n", "t.yaml");
     ASSERT_TRUE(r.config.has_value()) << all_errors(r);

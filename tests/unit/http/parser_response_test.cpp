@@ -2,6 +2,7 @@
 // parsers share: limits (414, 431), early rejection before a head is complete, reuse, and the
 // error helpers.
 #include "http/parser.hpp"
+#include "http/syntax.hpp"
 
 #include "unit/http/parser_test_util.hpp"
 
@@ -230,6 +231,8 @@ TEST(EarlyRejection, ControlCharactersAndBadLineEndsInAnIncompleteHead_RFC9112_2
         {"GET /<", ParseError::BadTarget},
         {"GET / HTTP/2.0\r\n", ParseError::UnsupportedVersion},
         {"GET / HTTP/1.1\r\nHost: a\nX", ParseError::BareLF},
+        {"GET / HTTP/1.1\r\nHost: a\rX", ParseError::BareCR},
+        {"GET / HTTP/1.1\r\nHost: a\r\n\rX", ParseError::BareCR},
         {"GET / HTTP/1.1\r\nHost: a\r\nX: \x00"s, ParseError::BadHeaderValue},
         {"GET / HTTP/1.1\r\nHo st: a\r\nX: \x01"s, ParseError::BadHeaderName},
     };
@@ -315,6 +318,22 @@ TEST(ParseError, EveryErrorHasAStatusAndADescription) {
     EXPECT_EQ(status_for(ParseError::UnsupportedVersion), 505);
     EXPECT_EQ(status_for(ParseError::LengthAndChunked), 400);
     EXPECT_EQ(describe(ParseError::LengthAndChunked), "Content-Length with Transfer-Encoding");
+}
+
+// The SSE2 scans must stop exactly where the class tables say, for every octet at every
+// position of a block and in the scalar tail.
+TEST(Syntax, VectorScansAgreeWithTheTables) {
+    for (int c = 0; c < 256; ++c) {
+        for (std::size_t pos = 0; pos < 40; ++pos) {
+            std::string buf(40, 'a');
+            buf[pos] = static_cast<char>(c);
+            const char* b = buf.data();
+            const char* e = b + buf.size();
+            EXPECT_EQ(syntax::find_ctl(b, e) == b + pos, syntax::has(buf[pos], syntax::kCtl)) << c;
+            EXPECT_EQ(syntax::find_non_tchar(b, e) == b + pos, !syntax::is_tchar(buf[pos])) << c;
+            EXPECT_EQ(syntax::find_uri_special(b, e) == b + pos, !syntax::has(buf[pos], syntax::kUriPlain)) << c;
+        }
+    }
 }
 
 TEST(Method, IdempotentMethods_RFC9110_9_2_2) {

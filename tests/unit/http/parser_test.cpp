@@ -82,6 +82,8 @@ const Valid kValid[] = {
     {"ChunkedListAcrossLines_RFC9110_5_6_1",
      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,\r\nTransfer-Encoding: , CHUNKED ,\r\n\r\n", Method::Post, "/",
      "/", "", "a", 1, BodyKind::Chunked, 0, "...", true},
+    {"ChunkedTabOws_RFC9110_5_6_3", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\tchunked \r\n\r\n", Method::Post,
+     "/", "/", "", "a", 1, BodyKind::Chunked, 0, "..", true},
     {"ConnectionClose_RFC9112_9_6", "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", Method::Get, "/", "/", "",
      "a", 1, BodyKind::None, 0, ".h", false},
     {"ConnectionOptionsNameFields_RFC9110_7_6_1",
@@ -179,6 +181,8 @@ TEST(RequestParser, ExpectAndTrailerAreRecognised_RFC9110_10_1_1) {
     EXPECT_TRUE(s.expect_other);
     EXPECT_TRUE(s.trailer);
     s = parse_split_proof("PUT / HTTP/1.1\r\nHost: a\r\nExpect:\r\n\r\n");
+    EXPECT_FALSE(s.expect_continue || s.expect_other);
+    s = parse_split_proof("PUT / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n");
     EXPECT_FALSE(s.expect_continue || s.expect_other);
 }
 
@@ -282,6 +286,8 @@ const Invalid kInvalid[] = {
     {"NulInValue_RFC9110_5_5", "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n"s, ParseError::BadHeaderValue},
     {"CtlInValue_RFC9110_5_5", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x01\r\n\r\n", ParseError::BadHeaderValue},
     {"DelInValue_RFC9110_5_5", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n", ParseError::BadHeaderValue},
+    {"VerticalTabAfterChunked_RFC9110_5_5", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\x0b\r\n\r\n",
+     ParseError::BadHeaderValue},
     {"ConnectionNotTokens_RFC9110_7_6_1", "GET / HTTP/1.1\r\nHost: a\r\nConnection: close;x\r\n\r\n",
      ParseError::BadHeaderValue},
     {"EmptyName_RFC9110_5_1", "GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n", ParseError::BadHeaderName},
@@ -339,6 +345,8 @@ const Invalid kInvalid[] = {
     {"TransferEncodingNotToken_RFC9112_6_1", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chu nked\r\n\r\n",
      ParseError::BadTransferEncoding},
     {"GzipThenChunked_RFC9112_6_1", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+     ParseError::UnsupportedTransferCoding},
+    {"XChunked_RFC9112_6_1", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n",
      ParseError::UnsupportedTransferCoding},
     {"GzipOnly_RFC9112_6_1", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
      ParseError::UnsupportedTransferCoding},

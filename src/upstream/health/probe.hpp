@@ -1,0 +1,59 @@
+// One active health check of one server: connect (tcp), or connect + request + response (http).
+// Probes run on the control thread's io_context, never on a worker.
+#pragma once
+
+#include "core/clock.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace haven::upstream {
+
+struct ProbeResult {
+    bool ok = false;
+    // Why it failed (or "ok"): "timeout", "connection refused", "connection reset",
+    // "status 503", "body mismatch", "malformed response", ...
+    std::string reason;
+    Duration took{};
+    int status = 0; // HTTP status when one was received
+};
+
+// A range of accepted status codes, inclusive: "200" -> {200,200}; "200-399" -> {200,399}.
+struct StatusRange {
+    int lo = 200;
+    int hi = 200;
+};
+
+struct HttpProbeSpec {
+    std::string method = "GET";
+    std::string path = "/health";
+    std::string host;                       // Host header; empty: the server's address
+    std::vector<StatusRange> expect_status = {{200, 399}};
+    std::string expect_body;                // substring the body must contain; empty: any
+};
+
+class Probe {
+public:
+    virtual ~Probe() = default;
+    // Starts one check; `done` is called exactly once, on the io_context's thread, unless the probe
+    // is destroyed first (then never). At most one check runs at a time per Probe: starting another
+    // abandons the one in flight (its `done` is then never called), so a HealthChecker restarted
+    // while an old check is still out never has two connections open to the same server.
+    virtual void start(std::function<void(ProbeResult)> done) = 0;
+};
+
+// Connect only. `timeout` bounds the whole check. `clock` measures ProbeResult::took (it must
+// outlive the probe); production passes the control thread's Scheduler or the default.
+std::unique_ptr<Probe> make_tcp_probe(asio::io_context& io, asio::ip::tcp::endpoint target, Duration timeout,
+                                      const Clock& clock = SystemClock::instance());
+// Connect, send the request (Connection: close), read the response (head and, if expect_body is
+// set, up to 64 KiB of body) and judge it.
+std::unique_ptr<Probe> make_http_probe(asio::io_context& io, asio::ip::tcp::endpoint target, HttpProbeSpec spec,
+                                       Duration timeout, const Clock& clock = SystemClock::instance());
+
+} // namespace haven::upstream

@@ -1,0 +1,349 @@
+#include "upstream/pool_state.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace haven::upstream {
+
+struct PoolState::Server {
+    config::Server cfg;
+    HostInfo info;
+    HealthStatus health = HealthStatus::Up;
+    AdminState admin = AdminState::Ready;
+    std::uint32_t weight = 1;
+    TimePoint up_since{};
+    std::unique_ptr<HealthChecker> checker;
+    std::string last_check;
+    double last_check_ms = 0;
+    std::int64_t last_check_time_us = 0;
+    std::uint64_t checks = 0;
+    std::uint64_t check_failures = 0;
+};
+
+namespace {
+
+AdminState admin_of(config::AdminState s) {
+    switch (s) {
+    case config::AdminState::Ready: return AdminState::Ready;
+    case config::AdminState::Drain: return AdminState::Drain;
+    case config::AdminState::Maint: return AdminState::Maint;
+    }
+    return AdminState::Ready;
+}
+
+const char* admin_name(AdminState s) {
+    switch (s) {
+    case AdminState::Ready: return "ready";
+    case AdminState::Drain: return "drain";
+    case AdminState::Maint: return "maint";
+    }
+    return "?";
+}
+
+OutlierParams outlier_params(const config::OutlierDetection& o) {
+    OutlierParams p;
+    p.consecutive_failures = o.consecutive_failures;
+    p.base_ejection = std::chrono::duration_cast<Duration>(o.base_ejection);
+    p.max_ejection = std::chrono::duration_cast<Duration>(o.max_ejection);
+    p.max_ejected_percent = o.max_ejected_percent;
+    return p;
+}
+
+HealthParams health_params(const config::HealthCheck& h) {
+    HealthParams p;
+    p.interval = std::chrono::duration_cast<Duration>(h.interval);
+    p.fast_interval = std::chrono::duration_cast<Duration>(h.fast_interval);
+    p.down_interval = std::chrono::duration_cast<Duration>(h.down_interval);
+    p.timeout = std::chrono::duration_cast<Duration>(h.timeout);
+    p.rise = h.rise;
+    p.fall = h.fall;
+    p.jitter = h.jitter;
+    return p;
+}
+
+// The pool's check with the server's overrides applied.
+HttpProbeSpec probe_spec(const config::HealthCheck& h, const config::Server& s) {
+    HttpProbeSpec spec;
+    spec.method = h.method;
+    spec.path = h.path;
+    spec.host = h.host;
+    spec.expect_body = h.expect_body;
+    spec.expect_status.clear();
+    auto ranges = h.expect_status;
+    if (s.health_check) {
+        const auto& o = *s.health_check;
+        if (o.path) spec.path = *o.path;
+        if (o.host) spec.host = *o.host;
+        if (o.expect_body) spec.expect_body = *o.expect_body;
+        if (o.expect_status) ranges = *o.expect_status;
+    }
+    for (const auto& [lo, hi] : ranges) spec.expect_status.push_back({lo, hi});
+    return spec;
+}
+
+std::uint16_t probe_port(const config::HealthCheck& h, const config::Server& s, std::uint16_t server_port) {
+    if (s.health_check && s.health_check->port) return *s.health_check->port;
+    return h.port ? h.port : server_port;
+}
+
+std::string serving_text(std::int64_t tier, ServingMode mode) {
+    switch (mode) {
+    case ServingMode::None: return "no server available";
+    case ServingMode::Panic: return "panic: all servers";
+    case ServingMode::Degraded: return fmt::format("tier {} (below min_healthy)", tier);
+    case ServingMode::Normal: return fmt::format("tier {}", tier);
+    }
+    return "?";
+}
+
+} // namespace
+
+PoolState::PoolState(ControlEnv& env, const config::Pool& pool, std::uint32_t pool_id)
+    : env_(env), config_(pool), outliers_(outlier_params(pool.outlier_detection), pool.servers.size()) {
+    std::string error;
+    auto base = describe_pool(pool, pool_id, error);
+    if (!base) throw std::runtime_error(error);
+    base_ = std::move(*base);
+    build_servers(pool, {});
+    republish(env_.scheduler.now());
+}
+
+PoolState::~PoolState() {
+    for (auto& s : servers_) {
+        if (s->checker) s->checker->stop();
+    }
+}
+
+// Servers from `pool`; those in `keep` with the same name and address carry over their state.
+void PoolState::build_servers(const config::Pool& pool, std::vector<std::unique_ptr<Server>> keep) {
+    servers_.clear();
+    for (std::size_t i = 0; i < pool.servers.size(); ++i) {
+        const auto& cfg = pool.servers[i];
+        HostInfo& info = base_.hosts[i];
+        std::unique_ptr<Server> s;
+        for (auto& k : keep) {
+            if (k && k->cfg.name == cfg.name && k->info.endpoint == info.endpoint) {
+                s = std::move(k);
+                break;
+            }
+        }
+        if (s) {
+            info.signals = s->info.signals; // workers keep counting into the same object
+            if (cfg.state != s->cfg.state) s->admin = admin_of(cfg.state);
+        } else {
+            s = std::make_unique<Server>();
+            s->admin = admin_of(cfg.state);
+            const bool checked = pool.health_check.has_value();
+            s->health = (!checked || pool.health_check->initial_up) ? HealthStatus::Up : HealthStatus::Down;
+            s->up_since = TimePoint{}; // servers up at start do not ramp
+        }
+        s->cfg = cfg;
+        s->info = info;
+        s->weight = cfg.weight;
+        servers_.push_back(std::move(s));
+    }
+}
+
+void PoolState::start() {
+    started_ = true;
+    for (auto& s : servers_) {
+        if (!s->checker) start_checker(*s);
+    }
+}
+
+void PoolState::start_checker(Server& s) {
+    if (!config_.health_check) return;
+    const auto& h = *config_.health_check;
+    auto target = s.info.endpoint;
+    target.port(probe_port(h, s.cfg, target.port()));
+    const auto params = health_params(h);
+    std::unique_ptr<Probe> probe = h.kind == config::HealthCheck::Kind::Tcp
+                                       ? make_tcp_probe(env_.io, target, params.timeout)
+                                       : make_http_probe(env_.io, target, probe_spec(h, s.cfg), params.timeout);
+    Server* sp = &s;
+    s.checker = std::make_unique<HealthChecker>(env_.scheduler, env_.random, std::move(probe), params, s.health,
+                                                [this, sp](const HealthReport& r) { on_report(*sp, r); });
+    s.checker->start();
+}
+
+void PoolState::reconfigure(const config::Pool& pool, std::uint32_t pool_id) {
+    std::string error;
+    auto base = describe_pool(pool, pool_id, error);
+    if (!base) throw std::runtime_error(error);
+    config_ = pool;
+    base_ = std::move(*base);
+    auto old = std::move(servers_);
+    build_servers(pool, std::move(old));
+    outliers_.set_params(outlier_params(pool.outlier_detection));
+    outliers_.resize(servers_.size());
+    // Checkers restart with the new settings; each starts from its server's current health, so
+    // nothing flips because of the reload itself.
+    for (auto& s : servers_) s->checker.reset();
+    if (started_) {
+        for (auto& s : servers_) start_checker(*s);
+    }
+    republish(env_.scheduler.now());
+}
+
+void PoolState::on_report(Server& s, const HealthReport& r) {
+    ++s.checks;
+    if (!r.result.ok) ++s.check_failures;
+    s.last_check = r.result.reason;
+    s.last_check_ms = to_ms(r.result.took);
+    s.last_check_time_us = wall_time_us();
+    HostIndex h = 0;
+    while (h < servers_.size() && servers_[h].get() != &s) ++h;
+    bool changed = false;
+    if (r.transition == HealthTransition::Changed) {
+        s.health = r.status;
+        if (r.status == HealthStatus::Up) s.up_since = r.at;
+        env_.events.add(r.status == HealthStatus::Up ? "server_up" : "server_down", config_.name, s.cfg.name,
+                        r.result.reason);
+        changed = true;
+    }
+    if (r.result.ok && h < servers_.size() && outliers_.on_check_success(h, r.at)) {
+        env_.events.add("returned", config_.name, s.cfg.name, "active check passed");
+        changed = true;
+    }
+    if (changed) republish(r.at);
+}
+
+void PoolState::tick(TimePoint now) {
+    bool changed = false;
+    const auto threshold = outliers_.params().consecutive_failures;
+    for (HostIndex h = 0; threshold > 0 && h < servers_.size(); ++h) {
+        auto& signals = *servers_[h]->info.signals;
+        const auto failures = signals.consecutive_failures.load(std::memory_order_relaxed);
+        if (failures < threshold) continue;
+        signals.consecutive_failures.store(0, std::memory_order_relaxed);
+        const auto decision = outliers_.on_failures(h, now);
+        if (decision == EjectDecision::Ejected) {
+            env_.events.add("ejected", config_.name, servers_[h]->cfg.name,
+                            fmt::format("{} consecutive failures; ejected for {:.0f}s", failures,
+                                        to_seconds(outliers_.ejected_until(h) - now)));
+            changed = true;
+        } else if (decision == EjectDecision::CapReached) {
+            env_.events.add("ejection_refused", config_.name, servers_[h]->cfg.name,
+                            fmt::format("{} consecutive failures; max_ejected_percent reached", failures));
+        }
+    }
+    for (HostIndex h : outliers_.sweep(now)) {
+        env_.events.add("returned", config_.name, servers_[h]->cfg.name, "ejection time passed");
+        changed = true;
+    }
+    if (changed || ramping_) republish(now);
+}
+
+std::vector<HostView> PoolState::views(TimePoint now) const {
+    std::vector<HostView> out;
+    out.reserve(servers_.size());
+    const auto ramp = std::chrono::duration_cast<Duration>(config_.slow_start);
+    for (HostIndex h = 0; h < servers_.size(); ++h) {
+        const auto& s = *servers_[h];
+        HostView v;
+        v.health = s.health;
+        v.admin = s.admin;
+        v.ejected = outliers_.ejected(h);
+        v.backup = s.cfg.backup;
+        v.priority = s.cfg.tier();
+        v.weight = effective_weight(s.weight, s.up_since, now, ramp);
+        out.push_back(v);
+    }
+    return out;
+}
+
+void PoolState::republish(TimePoint now) {
+    ServingPolicy policy;
+    policy.min_healthy = config_.min_healthy;
+    policy.all_backups = config_.all_backups;
+    policy.on_all_down = config_.on_all_down == config::OnAllDown::TryAll ? OnAllDown::TryAll : OnAllDown::Fail;
+    const auto v = views(now);
+    Serving serving = select_serving(v, policy);
+    const auto ramp = std::chrono::duration_cast<Duration>(config_.slow_start);
+    ramping_ = false;
+    for (const auto& s : servers_) ramping_ = ramping_ || (ramp > Duration::zero() && s->up_since + ramp > now);
+
+    if (tier_ != -2 && (serving.tier != tier_ || serving.mode != mode_)) {
+        ++failovers_;
+        env_.events.add("failover", config_.name, "",
+                        serving_text(tier_, mode_) + " -> " + serving_text(serving.tier, serving.mode));
+    }
+    tier_ = serving.tier;
+    mode_ = serving.mode;
+    auto set = std::make_shared<HostSet>(base_);
+    for (HostIndex h = 0; h < servers_.size(); ++h) set->hosts[h].weight = servers_[h]->weight;
+    set->eligible = std::move(serving.eligible);
+    set->tier = serving.tier;
+    set->mode = serving.mode;
+    current_ = set;
+    env_.publish(set);
+}
+
+PoolState::Server* PoolState::find(std::string_view name) {
+    for (auto& s : servers_) {
+        if (s->cfg.name == name) return s.get();
+    }
+    return nullptr;
+}
+
+bool PoolState::set_admin(std::string_view server, AdminState state, std::string_view why) {
+    Server* s = find(server);
+    if (!s) return false;
+    if (s->admin == state) return true;
+    s->admin = state;
+    const auto now = env_.scheduler.now();
+    if (state == AdminState::Ready && s->health == HealthStatus::Up) s->up_since = now; // ramp back in
+    env_.events.add(fmt::format("admin_{}", admin_name(state)), config_.name, s->cfg.name, std::string(why));
+    republish(now);
+    return true;
+}
+
+bool PoolState::set_weight(std::string_view server, std::uint32_t weight) {
+    Server* s = find(server);
+    if (!s) return false;
+    if (s->weight == weight) return true;
+    env_.events.add("weight", config_.name, s->cfg.name, fmt::format("{} -> {}", s->weight, weight));
+    s->weight = weight;
+    republish(env_.scheduler.now());
+    return true;
+}
+
+std::vector<ServerStatus> PoolState::status() const {
+    std::vector<ServerStatus> out;
+    const auto now = env_.scheduler.now();
+    const auto v = views(now);
+    for (HostIndex h = 0; h < servers_.size(); ++h) {
+        const auto& s = *servers_[h];
+        ServerStatus st;
+        st.name = s.cfg.name;
+        st.address = s.info.address_text;
+        st.health = s.health;
+        st.admin = s.admin;
+        st.ejected = outliers_.ejected(h);
+        st.checked = s.checker != nullptr;
+        st.weight = s.weight;
+        st.effective_weight = v[h].weight;
+        st.priority = s.cfg.tier();
+        st.last_check = s.last_check;
+        st.last_check_ms = s.last_check_ms;
+        st.last_check_time_us = s.last_check_time_us;
+        st.checks = s.checks;
+        st.check_failures = s.check_failures;
+        st.ejections = outliers_.ejection_count(h);
+        if (current_) {
+            for (const auto& e : current_->eligible) st.serving = st.serving || e.host == h;
+        }
+        out.push_back(std::move(st));
+    }
+    return out;
+}
+
+bool PoolState::first_round_done() const {
+    for (const auto& s : servers_) {
+        if (s->checker && s->checks == 0) return false;
+    }
+    return true;
+}
+
+} // namespace haven::upstream

@@ -1,0 +1,104 @@
+// PoolState: the control thread's view of one pool — each server's health (active checks),
+// ejection (outlier detection on live traffic), admin state (ready / drain / maint), slow-start
+// ramp — and the decision of which servers serve (tiers.hpp). Every change that alters the serving
+// set publishes a new HostSet to the workers and records an event (server_down, server_up,
+// ejected, returned, failover, ...) with its reason.
+#pragma once
+
+#include "config/schema.hpp"
+#include "core/event_log.hpp"
+#include "core/random.hpp"
+#include "core/scheduler.hpp"
+#include "upstream/health/checker.hpp"
+#include "upstream/host_set.hpp"
+#include "upstream/outlier/detector.hpp"
+
+#include <asio/io_context.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace haven::upstream {
+
+// What pool states need from the control thread.
+struct ControlEnv {
+    asio::io_context& io; // probes run here
+    Scheduler& scheduler; // check intervals, ramps
+    Random& random;       // jitter
+    EventLog& events;
+    // Hands a new snapshot of a pool to the workers.
+    std::function<void(std::shared_ptr<const HostSet>)> publish;
+};
+
+// A server as the admin API and the metrics show it.
+struct ServerStatus {
+    std::string name;
+    std::string address;
+    HealthStatus health = HealthStatus::Up;
+    AdminState admin = AdminState::Ready;
+    bool ejected = false;
+    bool serving = false;        // in the eligible set now
+    bool checked = false;        // has an active health check
+    std::uint32_t weight = 0;    // configured (or set by the admin API)
+    std::uint32_t effective_weight = 0; // after slow start, in units of kWeightScale
+    std::uint32_t priority = 0;
+    std::string last_check;      // "ok", "timeout", "status 503", ... ("" before the first)
+    double last_check_ms = 0;
+    std::int64_t last_check_time_us = 0;
+    std::uint64_t checks = 0;
+    std::uint64_t check_failures = 0;
+    std::uint32_t ejections = 0;
+};
+
+class PoolState {
+public:
+    // Resolves the servers' addresses; throws std::runtime_error naming a server that does not resolve.
+    PoolState(ControlEnv& env, const config::Pool& pool, std::uint32_t pool_id);
+    ~PoolState();
+    PoolState(const PoolState&) = delete;
+    PoolState& operator=(const PoolState&) = delete;
+
+    // Starts the health checks.
+    void start();
+    // A reloaded definition of the same pool. Servers whose name and address are unchanged keep
+    // their health, ejection and admin state (unless the config sets `state`) and their checks.
+    void reconfigure(const config::Pool& pool, std::uint32_t pool_id);
+    // Every 100 ms: reads the workers' failure counters, ends expired ejections, advances slow starts.
+    void tick(TimePoint now);
+
+    // Admin actions; false if there is no such server.
+    bool set_admin(std::string_view server, AdminState state, std::string_view why);
+    bool set_weight(std::string_view server, std::uint32_t weight);
+
+    const std::string& name() const { return config_.name; }
+    std::shared_ptr<const HostSet> current() const { return current_; }
+    std::vector<ServerStatus> status() const;
+    // True once every checked server has had at least one result (or none is checked).
+    bool first_round_done() const;
+    std::uint64_t failovers() const { return failovers_; }
+
+private:
+    struct Server;
+    void build_servers(const config::Pool& pool, std::vector<std::unique_ptr<Server>> keep);
+    void start_checker(Server& s);
+    void on_report(Server& s, const HealthReport& r);
+    void republish(TimePoint now);
+    std::vector<HostView> views(TimePoint now) const;
+    Server* find(std::string_view name);
+
+    ControlEnv& env_;
+    config::Pool config_;
+    HostSet base_; // static parts; eligible/tier filled at each publish
+    std::vector<std::unique_ptr<Server>> servers_;
+    OutlierDetector outliers_;
+    std::shared_ptr<const HostSet> current_;
+    bool started_ = false;
+    bool ramping_ = false;
+    std::int64_t tier_ = -2; // last published tier (-2: nothing published yet)
+    ServingMode mode_ = ServingMode::None;
+    std::uint64_t failovers_ = 0;
+};
+
+} // namespace haven::upstream

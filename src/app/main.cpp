@@ -4,11 +4,15 @@
 #include "app/commands.hpp"
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 
 int main(int argc, char** argv) {
+    // The process log goes to stderr, so that stdout stays free (access_log: stdout, ctl --json).
+    spdlog::set_default_logger(spdlog::stderr_color_mt("haven"));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     CLI::App app{"haven — a high-availability traffic manager"};
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "Help for every subcommand");

@@ -52,7 +52,6 @@ int check_config(const std::string& path) {
 
 int run_proxy(const RunOptions& o) {
     spdlog::set_level(spdlog::level::from_str(o.log_level));
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     auto cfg = load_or_report(o.config);
     if (!cfg) return 1;
     try {

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
 
 namespace haven::config {
 namespace {
@@ -102,6 +103,41 @@ SizeParse parse_size_detail(std::string_view text) {
     return {*n * unit->factor, Problem::None};
 }
 
+// Rules: digits with an optional ".digits" part, then an optional '%'; no sign, no exponent, no
+// spaces. What the number means (percent or fraction) is the caller's rule, per key.
+std::optional<PercentParse> parse_percent(std::string_view text) {
+    PercentParse out;
+    if (text.ends_with('%')) {
+        out.percent_sign = true;
+        text.remove_suffix(1);
+    }
+    auto [number, rest] = split_number(text);
+    auto dot = number.find('.');
+    bool whole_ok = all_digits(number.substr(0, dot));
+    bool frac_ok = dot == std::string_view::npos || all_digits(number.substr(dot + 1));
+    if (!rest.empty() || !whole_ok || !frac_ok) return std::nullopt;
+    const char* end = number.data() + number.size();
+    auto [ptr, ec] = std::from_chars(number.data(), end, out.number);
+    if (ec != std::errc() || ptr != end || !std::isfinite(out.number)) return std::nullopt;
+    out.whole = std::floor(out.number) == out.number;
+    return out;
+}
+
+// Rules: "NNN" or "NNN-NNN" (decimal digits, no spaces); every status 100..599; low one first.
+StatusParse parse_status_range(std::string_view text) {
+    auto dash = text.find('-');
+    std::string_view lo_text = text.substr(0, dash);
+    std::string_view hi_text = dash == std::string_view::npos ? lo_text : text.substr(dash + 1);
+    if (!all_digits(lo_text) || !all_digits(hi_text)) return {{}, StatusProblem::Syntax};
+    auto lo = to_uint(lo_text, kStatus.max);
+    auto hi = to_uint(hi_text, kStatus.max);
+    if (!lo || !hi || !kStatus.contains(*lo) || !kStatus.contains(*hi)) {
+        return {{}, StatusProblem::OutOfRange};
+    }
+    if (*lo > *hi) return {{}, StatusProblem::Reversed};
+    return {{static_cast<int>(*lo), static_cast<int>(*hi)}, StatusProblem::None};
+}
+
 } // namespace rules
 
 std::optional<Duration> parse_duration(std::string_view text) {
@@ -146,6 +182,19 @@ std::optional<Endpoint> parse_endpoint(std::string_view text) {
     ep.port = static_cast<std::uint16_t>(*port);
     return ep;
 }
+
+namespace rules {
+
+bool is_host_header(std::string_view text) {
+    if (is_host_name(text)) return true; // includes IPv4 literals
+    if (text.size() > 2 && text.front() == '[' && text.back() == ']') {
+        return is_ipv6_literal(text.substr(1, text.size() - 2));
+    }
+    auto ep = parse_endpoint(text);
+    return ep.has_value() && ep->port != 0;
+}
+
+} // namespace rules
 
 std::string ConfigError::to_string() const {
     if (line <= 0) return file + ": " + message;

@@ -1,9 +1,11 @@
-// Cross-item checks (see validate.hpp), plus the numeric ranges again for configs built in code.
+// Cross-item checks (see validate.hpp), plus the value rules again for configs built in code.
 // Errors point at the item's own location; checks that concern the whole file have none.
 #include "config/validate.hpp"
 
 #include "config/value_rules.hpp"
+#include "upstream/retry/policy.hpp"
 
+#include <cstdio>
 #include <unordered_map>
 
 namespace haven::config {
@@ -44,6 +46,20 @@ private:
         if (d.count() <= 0 || d.count() > rules::kMaxDurationMs) {
             add({}, path + ": must be greater than 0 and at most 8760h");
         }
+    }
+
+    // For configs built in code; the loader already refused such values where it read them.
+    void duration(SourceLoc loc, const std::string& path, Duration d, bool allow_zero) {
+        if (d.count() >= (allow_zero ? 0 : 1) && d.count() <= rules::kMaxDurationMs) return;
+        add(loc, path + (allow_zero ? ": must be from 0 to 8760h"
+                                    : ": must be greater than 0 and at most 8760h"));
+    }
+
+    void fraction(SourceLoc loc, const std::string& path, double v, double max) {
+        if (v >= 0 && v <= max) return; // false for NaN too
+        char text[64];
+        std::snprintf(text, sizeof text, ": must be a fraction from 0 to %g, got %g", max, v);
+        add(loc, path + text);
     }
 
     void global_limits() {
@@ -172,6 +188,7 @@ private:
         if (p.keepalive.idle_timeout.count() <= 0) {
             add(p.loc, path + ".keepalive.idle_timeout: must be greater than 0");
         }
+        failover(path, p);
         std::unordered_map<std::string, SourceLoc> names;
         for (std::size_t j = 0; j < p.servers.size(); ++j) {
             server(path + ".servers[" + std::to_string(j) + "]", p, p.servers[j], names);
@@ -182,11 +199,107 @@ private:
                 std::unordered_map<std::string, SourceLoc>& names) {
         if (s.address.text.empty()) add(s.loc, path + ": missing \"address\"");
         range(s.loc, path + ".weight", rules::kWeight, s.weight);
+        if (s.priority) range(s.loc, path + ".priority", rules::kPriority, *s.priority);
+        if (s.health_check) check_override(path + ".health_check", p, *s.health_check);
         if (s.name.empty()) return; // only when the address is missing too: reported above
         auto [it, fresh] = names.emplace(s.name, s.loc);
         if (fresh) return;
         add(s.loc, path + ".name: duplicate server name " + rules::quote(s.name) + " in pool " +
                        rules::quote(p.name) + " (first at " + rules::loc_text(it->second) + ")");
+    }
+
+    // Tiers, health checks, outlier detection and retries. The loader checks each value where it
+    // reads it, and the two orderings within a mapping too (failover_keys.cpp), so for a loaded
+    // config these fire only on what no single key shows.
+    void failover(const std::string& path, const Pool& p) {
+        range(p.loc, path + ".min_healthy", rules::kMinHealthy, p.min_healthy);
+        duration(p.loc, path + ".slow_start", p.slow_start, true);
+        if (p.health_check) health_check(path + ".health_check", *p.health_check);
+        const OutlierDetection& o = p.outlier_detection;
+        outlier(path + ".outlier_detection", o.loc.line != 0 ? o.loc : p.loc, o);
+        range(p.loc, path + ".retries", rules::kRetries, p.retries);
+        for (const auto& item : p.retry_on) {
+            if (!upstream::parse_retry_on(item)) {
+                add(p.loc, path + ".retry_on: unknown value " + rules::quote(item));
+            }
+        }
+        duration(p.loc, path + ".per_try_timeout", p.per_try_timeout, true);
+        range(p.loc, path + ".retry_buffer", rules::kRetryBuffer, p.retry_buffer);
+        fraction(p.loc, path + ".max_retry_ratio", p.max_retry_ratio, rules::kMaxRetryRatio);
+        duration(p.loc, path + ".retry_backoff", p.retry_backoff, false);
+    }
+
+    // Rules: as in failover_keys.cpp, and a check ends before the next is due (timeout < interval).
+    void health_check(const std::string& path, const HealthCheck& h) {
+        duration(h.loc, path + ".interval", h.interval, false);
+        duration(h.loc, path + ".timeout", h.timeout, false);
+        duration(h.loc, path + ".fast_interval", h.fast_interval, false);
+        duration(h.loc, path + ".down_interval", h.down_interval, false);
+        range(h.loc, path + ".rise", rules::kRiseFall, h.rise);
+        range(h.loc, path + ".fall", rules::kRiseFall, h.fall);
+        fraction(h.loc, path + ".jitter", h.jitter, rules::kMaxJitter);
+        if (h.timeout >= h.interval) {
+            add(h.loc, path + ".timeout: " + rules::duration_text(h.timeout) +
+                           " must be less than interval (" + rules::duration_text(h.interval) +
+                           ")");
+        }
+        if (!rules::is_method(h.method)) {
+            add(h.loc, path + ".http.method: invalid method " + rules::quote(h.method));
+        }
+        probe_path(h.loc, path + ".http.path", h.path);
+        if (!h.host.empty()) probe_host(h.loc, path + ".http.host", h.host);
+        probe_body(h.loc, path + ".http.expect_body", h.expect_body);
+        statuses(h.loc, path + ".http.expect_status", h.expect_status);
+    }
+
+    void check_override(const std::string& path, const Pool& p, const HealthCheckOverride& o) {
+        if (!p.health_check) {
+            add(o.loc, path + ": pool " + rules::quote(p.name) + " has no health_check to "
+                              "override (add one to the pool, or remove this)");
+        }
+        if (o.path) probe_path(o.loc, path + ".path", *o.path);
+        if (o.host) probe_host(o.loc, path + ".host", *o.host);
+        if (o.expect_body) probe_body(o.loc, path + ".expect_body", *o.expect_body);
+        if (o.expect_status) statuses(o.loc, path + ".expect_status", *o.expect_status);
+        if (o.port) range(o.loc, path + ".port", rules::kPort, *o.port);
+    }
+
+    // What goes into a probe's request must not break it: no CR, LF or other control bytes.
+    void probe_path(SourceLoc loc, const std::string& path, const std::string& v) {
+        if (!rules::is_path(v)) add(loc, path + ": invalid path " + rules::quote(v));
+    }
+    void probe_host(SourceLoc loc, const std::string& path, const std::string& v) {
+        if (!rules::is_host_header(v)) add(loc, path + ": invalid host " + rules::quote(v));
+    }
+    void probe_body(SourceLoc loc, const std::string& path, const std::string& v) {
+        if (rules::has_control_char(v, true)) {
+            add(loc, path + ": contains a control character: " + rules::quote(v));
+        }
+    }
+
+    void statuses(SourceLoc loc, const std::string& path,
+                  const std::vector<std::pair<int, int>>& ranges) {
+        if (ranges.empty()) add(loc, path + ": must list at least one status");
+        for (const auto& r : ranges) {
+            if (rules::is_status_range(r)) continue;
+            add(loc, path + ": invalid status range " + std::to_string(r.first) + "-" +
+                         std::to_string(r.second) + " (statuses are 100 to 599, lower first)");
+        }
+    }
+
+    // Rule: ejections grow from base_ejection up to max_ejection, so base <= max.
+    void outlier(const std::string& path, SourceLoc loc, const OutlierDetection& o) {
+        range(loc, path + ".consecutive_failures", rules::kConsecutiveFailures,
+              o.consecutive_failures);
+        duration(loc, path + ".base_ejection", o.base_ejection, false);
+        duration(loc, path + ".max_ejection", o.max_ejection, false);
+        range(loc, path + ".max_ejected_percent", rules::kMaxEjectedPercent,
+              o.max_ejected_percent);
+        if (o.max_ejection < o.base_ejection) {
+            add(loc, path + ".max_ejection: " + rules::duration_text(o.max_ejection) +
+                         " is less than base_ejection (" +
+                         rules::duration_text(o.base_ejection) + ")");
+        }
     }
 
     const Config& c_;

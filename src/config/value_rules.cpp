@@ -103,6 +103,19 @@ bool is_path(std::string_view text) {
     return std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
+bool has_control_char(std::string_view text, bool allow_tab) {
+    return std::any_of(text.begin(), text.end(), [allow_tab](char c) {
+        auto b = static_cast<unsigned char>(c);
+        return (b < 0x20 && !(allow_tab && c == '\t')) || b == 0x7f;
+    });
+}
+
+bool is_status_range(std::pair<int, int> range) {
+    auto [lo, hi] = range;
+    return lo >= 0 && hi >= 0 && kStatus.contains(static_cast<std::uint64_t>(lo)) &&
+           kStatus.contains(static_cast<std::uint64_t>(hi)) && lo <= hi;
+}
+
 std::string canonical_host(std::string_view host) {
     std::string s(host);
     char buf[INET6_ADDRSTRLEN] = {};
@@ -142,6 +155,19 @@ std::string quote(std::string_view text) {
 
 std::string loc_text(SourceLoc loc) {
     return std::to_string(loc.line) + ":" + std::to_string(loc.column);
+}
+
+std::string duration_text(Duration d) {
+    struct Unit {
+        const char* name;
+        std::int64_t ms;
+    };
+    static constexpr Unit units[] = {{"h", 3'600'000}, {"m", 60'000}, {"s", 1000}};
+    std::int64_t ms = d.count();
+    for (const auto& u : units) {
+        if (ms != 0 && ms % u.ms == 0) return std::to_string(ms / u.ms) + u.name;
+    }
+    return std::to_string(ms) + "ms";
 }
 
 // Rules: at most 2 edits (1 for words of 4 characters or fewer, where 2 edits make almost any

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace haven::config::rules {
 
@@ -27,6 +28,20 @@ inline constexpr Range kMaxHeaderBytes{1024, 1'048'576};
 inline constexpr Range kMaxHeaders{1, 1000};
 inline constexpr Range kMaxRequestLine{256, 1'048'576}; // and at most max_header_bytes (validate)
 inline constexpr Range kMaxConnections{1, 1'000'000};
+// Health checks, outlier detection, failover tiers and retries (failover_keys.cpp).
+inline constexpr Range kPort{1, 65535};
+inline constexpr Range kRiseFall{1, 100};
+inline constexpr Range kStatus{100, 599};
+inline constexpr Range kConsecutiveFailures{0, 1000};
+inline constexpr Range kMaxEjectedPercent{0, 100};
+inline constexpr Range kMinHealthy{1, 1000};
+inline constexpr Range kPriority{0, 255};
+inline constexpr Range kRetries{0, 10};
+inline constexpr Range kRetryBuffer{0, 16 * 1024 * 1024};
+// Fractions: more jitter than +/-50% makes intervals meaningless; a retry ratio above 1 would let
+// retries outnumber requests.
+inline constexpr double kMaxJitter = 0.5;
+inline constexpr double kMaxRetryRatio = 1.0;
 
 // Durations beyond a year are typos (and would overflow nanosecond clocks if far larger).
 inline constexpr std::int64_t kMaxDurationMs = 8760LL * 3600 * 1000;
@@ -46,6 +61,24 @@ struct SizeParse {
 DurationParse parse_duration_detail(std::string_view text);
 SizeParse parse_size_detail(std::string_view text);
 
+// "20%", "12.5%" (percent_sign) or a bare "0.2" / "50" (no sign): the number as written.
+struct PercentParse {
+    double number = 0;
+    bool percent_sign = false;
+    bool whole = false; // no fractional part
+};
+std::optional<PercentParse> parse_percent(std::string_view text);
+
+// "200" or "200-399" -> an inclusive range of statuses. Why it failed otherwise.
+enum class StatusProblem { None, Syntax, OutOfRange, Reversed };
+struct StatusParse {
+    std::pair<int, int> range{0, 0};
+    StatusProblem problem = StatusProblem::None;
+};
+StatusParse parse_status_range(std::string_view text);
+// The check that an expect_status list from code holds: each range within kStatus, low first.
+bool is_status_range(std::pair<int, int> range);
+
 bool is_ipv4_literal(std::string_view text);
 bool is_ipv6_literal(std::string_view text);
 // Letters, digits, '-' and '.'; labels of 1..63 characters not starting or ending with '-'. A name
@@ -60,6 +93,12 @@ bool is_method(std::string_view text); // a token without lowercase letters
 bool is_object_name(std::string_view text);
 // Visible ASCII starting with '/': anything else can never equal a request's path.
 bool is_path(std::string_view text);
+// A byte below 0x20 or 0x7f. In a health check's path, host or expected body such a byte (CR,
+// LF) could end the probe's request line or header early and inject text of its own.
+bool has_control_char(std::string_view text, bool allow_tab = false);
+// A Host header value: a host name, IPv4 literal or [IPv6] literal, optionally with ":PORT"
+// (1..65535).
+bool is_host_header(std::string_view text);
 
 // The host part normalised for comparing listen addresses: IP literals in canonical form,
 // names lower-cased.
@@ -69,6 +108,8 @@ std::string canonical_host(std::string_view host);
 std::string quote(std::string_view text);
 // "12:5", for messages that point at another item.
 std::string loc_text(SourceLoc loc);
+// A duration in the largest unit that divides it: "5m", "30s", "250ms" (for messages).
+std::string duration_text(Duration d);
 // The candidate nearest to `word` by edit distance, if near enough to be a likely typo.
 std::optional<std::string_view> closest(std::string_view word,
                                         std::span<const std::string_view> candidates);

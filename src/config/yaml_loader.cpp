@@ -2,6 +2,7 @@
 // (unknown keys, types, positions) live in yaml_reader.cpp; cross-item rules in validate.cpp.
 #include "config/yaml_loader.hpp"
 
+#include "config/failover_keys.hpp"
 #include "config/validate.hpp"
 #include "config/yaml_reader.hpp"
 
@@ -19,8 +20,16 @@ constexpr std::string_view kTopKeys[] = {"threads", "listeners", "pools",
 constexpr std::string_view kListenerKeys[] = {"name", "listen", "mode", "routes", "pool"};
 constexpr std::string_view kRouteKeys[] = {"match", "pool"};
 constexpr std::string_view kMatchKeys[] = {"host", "path_prefix", "path", "methods"};
-constexpr std::string_view kPoolKeys[] = {"name", "balance", "hash_on", "servers", "keepalive"};
-constexpr std::string_view kServerKeys[] = {"name", "address", "weight"};
+constexpr std::string_view kPoolKeys[] = {
+    "name", "balance", "hash_on", "servers", "keepalive",
+    // read in failover_keys.cpp:
+    "health_check", "outlier_detection", "min_healthy", "all_backups", "on_all_down", "slow_start",
+    "retries", "retry_on", "per_try_timeout", "retry_non_idempotent", "retry_buffer",
+    "max_retry_ratio", "retry_backoff"};
+constexpr std::string_view kServerKeys[] = {
+    "name", "address", "weight",
+    // read in failover_keys.cpp:
+    "backup", "priority", "state", "health_check"};
 constexpr std::string_view kKeepaliveKeys[] = {"max_idle", "idle_timeout"};
 constexpr std::string_view kTimeoutKeys[] = {"connect", "request_headers", "client_idle", "server",
                                              "drain"};
@@ -144,6 +153,8 @@ private:
             else if (key == "keepalive") keepalive(f, p.keepalive);
             else if (key == "servers") {
                 r_.each_item(f, [&](std::size_t, const Field& si) { server(si, p); });
+            } else {
+                read_pool_failover_key(r_, key, f, p);
             }
         });
     }
@@ -181,6 +192,7 @@ private:
             if (key == "name") named = read_name(f, s.name);
             else if (key == "address") r_.read_endpoint(f, false, s.address);
             else if (key == "weight") r_.read_uint(f, rules::kWeight, s.weight);
+            else read_server_failover_key(r_, key, f, s);
         });
         // A server is commonly known by its address; naming it is optional.
         if (!named && s.name.empty()) s.name = s.address.text;

@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <charconv>
 #include <cstring>
 
 namespace haven::config {
@@ -24,6 +25,22 @@ std::optional<std::string> resolve_with_getaddrinfo(const std::string& host) {
 
 std::string range_text(rules::Range range) {
     return std::to_string(range.min) + " to " + std::to_string(range.max);
+}
+
+// The shortest text that reads back as `v`: 0.5 -> "0.5", 50 -> "50".
+std::string number_text(double v) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return ec == std::errc() ? std::string(buf, end) : "?";
+}
+
+std::string percent_text(PercentForm form, double max_fraction) {
+    std::string max_percent = number_text(max_fraction * 100) + "%";
+    if (form == PercentForm::Whole) {
+        return "a whole percentage from 0% to " + max_percent + " (e.g. 50% or 50)";
+    }
+    return "a percentage from 0% to " + max_percent + " or a fraction from 0 to " +
+           number_text(max_fraction) + " (e.g. 10% or 0.1)";
 }
 
 } // namespace
@@ -209,6 +226,28 @@ bool Reader::read_enum(const Field& f, std::span<const EnumValue> values, int& o
     }
     error(f, "unknown value " + kind_of(f.value) + " (expected one of: " + allowed + ")");
     return false;
+}
+
+// Rules: "N%" is N percent; a bare number is a fraction (PercentForm::Fraction) or a number of
+// percent (PercentForm::Whole, which also wants a whole number); at most max_fraction.
+bool Reader::read_percent(const Field& f, PercentForm form, double max_fraction, double& out) {
+    std::string what = percent_text(form, max_fraction);
+    auto text = scalar(f, what);
+    if (!text) return false;
+    auto parsed = rules::parse_percent(*text);
+    bool ok = parsed.has_value() && (form == PercentForm::Fraction || parsed->whole);
+    double fraction = 0;
+    if (ok) {
+        bool percent = parsed->percent_sign || form == PercentForm::Whole;
+        fraction = percent ? parsed->number / 100 : parsed->number;
+        ok = fraction <= max_fraction;
+    }
+    if (!ok) {
+        error(f, "expected " + what + ", got " + kind_of(f.value));
+        return false;
+    }
+    out = fraction;
+    return true;
 }
 
 bool Reader::read_endpoint(const Field& f, bool allow_port_zero, Endpoint& out) {

@@ -33,6 +33,12 @@ struct EnumValue {
     int value;
 };
 
+// What a number written without '%' means to read_percent ("N%" is always N percent).
+enum class PercentForm {
+    Fraction, // a fraction of 1: 0.1 is 10% (jitter, max_retry_ratio)
+    Whole,    // a whole number of percent: 50 is 50%; "12.5%" is refused (max_ejected_percent)
+};
+
 class Reader {
 public:
     // Beyond these the document is hostile or broken; stop walking instead of growing output.
@@ -63,6 +69,8 @@ public:
     bool read_duration(const Field& f, bool allow_zero, Duration& out);
     bool read_bool(const Field& f, bool& out);
     bool read_enum(const Field& f, std::span<const EnumValue> values, int& out);
+    // "20%", "12.5%" or a bare number (see PercentForm) -> a fraction from 0 to max_fraction.
+    bool read_percent(const Field& f, PercentForm form, double max_fraction, double& out);
     // Parses host:port and resolves host names. On a resolution failure `out` is still filled.
     bool read_endpoint(const Field& f, bool allow_port_zero, Endpoint& out);
 

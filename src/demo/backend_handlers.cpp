@@ -12,6 +12,11 @@ namespace {
 
 std::string response(int status, std::string_view content_type, std::string_view body, const BackendState& st,
                      const Request& r, std::string_view extra = {}) {
+    // 1xx, 204 and 304 responses have no body and no Content-Length (RFC 9110 §8.6, §15.3.5).
+    if (status < 200 || status == 204 || status == 304) {
+        return fmt::format("HTTP/1.1 {} {}\r\nX-Backend: {}\r\n{}{}\r\n", status, http::reason_phrase(status),
+                           st.settings.name, extra, r.keep_alive ? "" : "Connection: close\r\n");
+    }
     return fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nX-Backend: {}\r\n{}{}\r\n{}", status,
                        http::reason_phrase(status), content_type, body.size(), st.settings.name, extra,
                        r.keep_alive ? "" : "Connection: close\r\n", r.head ? std::string_view() : body);
@@ -88,9 +93,10 @@ Action bytes(const Request& r, const BackendState& st) {
     const long n = parse_long(query_param(r.query, "n"), -1);
     if (n < 0) return {text(400, "n must be a byte count\n", st, r)};
     Action a;
-    a.chunked = query_param(r.query, "chunked") == "1";
+    const bool chunked = query_param(r.query, "chunked") == "1";
+    a.chunked = chunked && !r.head; // a response to HEAD has no body, not even a last chunk
     a.stream_bytes = r.head ? 0 : static_cast<std::uint64_t>(n);
-    const std::string framing = a.chunked ? "Transfer-Encoding: chunked\r\n" : fmt::format("Content-Length: {}\r\n", n);
+    const std::string framing = chunked ? "Transfer-Encoding: chunked\r\n" : fmt::format("Content-Length: {}\r\n", n);
     a.response = fmt::format("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n{}X-Backend: {}\r\n{}\r\n",
                              framing, st.settings.name, r.keep_alive ? "" : "Connection: close\r\n");
     return a;

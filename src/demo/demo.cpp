@@ -104,7 +104,6 @@ void print_instructions(const std::string& listen, const std::vector<Child>& chi
 } // namespace
 
 int run_demo(const std::string& listen, int backends) {
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     // Children die with the demo even if it is killed before its signal handler is installed
     // (PR_SET_PDEATHSIG in spawn_backend).
     const std::string exe = self_exe();

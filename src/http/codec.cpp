@@ -43,18 +43,55 @@ void HeadBuilder::spill() {
 
 namespace {
 
-bool drop_request_field(const RequestHead& req, const Header& h) {
+// Which received field lines are not forwarded.
+struct DropRules {
+    bool expect = false;            // requests: haven answers 100-continue itself
+    bool host = false;              // absolute-form: Host is replaced (RFC 9112 §3.2.2)
+    bool transfer_encoding = false; // the body is being de-chunked
+    bool content_length = false;    // repeated or list-valued: replaced by one clean line
+};
+
+bool dropped(const DropRules& d, const Header& h) {
     if (h.hop_by_hop) return true;
-    if (h.id == HeaderId::Expect) return true; // haven answers 100-continue itself
-    if (req.absolute_form && h.id == HeaderId::Host) return true; // replaced (RFC 9112 §3.2.2)
+    switch (h.id) {
+    case HeaderId::Expect: return d.expect;
+    case HeaderId::Host: return d.host;
+    case HeaderId::TransferEncoding: return d.transfer_encoding;
+    case HeaderId::ContentLength: return d.content_length;
+    default: return false;
+    }
+}
+
+void add_fields(const MessageHead& head, HeadBuilder& out, const DropRules& d) {
+    for (const Header& h : head.headers) {
+        if (dropped(d, h)) continue;
+        out.add_run(h.name.data(), h.name.data() + h.line_len);
+    }
+}
+
+// The parser accepts several identical Content-Length values (RFC 9112 §6.3); the next hop might
+// not, so such a message is forwarded with a single "Content-Length: N".
+bool unusual_length(const MessageHead& m) {
+    if (m.body != BodyKind::ContentLength) return false;
+    int lines = 0;
+    for (const Header& h : m.headers) {
+        if (h.id != HeaderId::ContentLength) continue;
+        if (++lines > 1) return true;
+        for (char c : h.value) {
+            if (c < '0' || c > '9') return true;
+        }
+    }
     return false;
 }
 
-void add_fields(const MessageHead& head, HeadBuilder& out, bool (*drop)(const void*, const Header&), const void* ctx) {
-    for (const Header& h : head.headers) {
-        if (drop(ctx, h)) continue;
-        out.add_run(h.name.data(), h.name.data() + h.line_len);
-    }
+void append_length(std::string& t, std::uint64_t n) {
+    char digits[24];
+    std::size_t i = sizeof digits;
+    do {
+        digits[--i] = static_cast<char>('0' + n % 10);
+        n /= 10;
+    } while (n);
+    t.append("Content-Length: ").append(digits + i, sizeof digits - i).append("\r\n");
 }
 
 } // namespace
@@ -62,8 +99,10 @@ void add_fields(const MessageHead& head, HeadBuilder& out, bool (*drop)(const vo
 void build_request_head(const RequestHead& req, std::string_view raw, const RequestRewrite& rw, HeadBuilder& out) {
     out.clear();
     std::string& t = out.text();
-    // Generated text first, so the views taken below stay valid.
-    const bool rewrite_line = req.absolute_form || req.version_minor == 0;
+    // Generated text first, so the views taken below stay valid. haven sends its own version
+    // (RFC 9110 §6.2): any request line not already "... HTTP/1.1" is rewritten.
+    const std::string_view line(req.method_text.data(), req.request_line_size);
+    const bool rewrite_line = req.absolute_form || !line.ends_with("HTTP/1.1\r\n");
     if (rewrite_line) {
         t.append(req.method_text).append(" ");
         if (req.absolute_form) {
@@ -80,6 +119,11 @@ void build_request_head(const RequestHead& req, std::string_view raw, const Requ
     } else if (req.host.empty() && !req.find(HeaderId::Host) && !rw.default_host.empty()) {
         t.append("Host: ").append(rw.default_host).append("\r\n");
     }
+    DropRules drop;
+    drop.expect = true;
+    drop.host = req.absolute_form;
+    drop.content_length = unusual_length(req);
+    if (drop.content_length) append_length(t, req.content_length);
     t.append("X-Forwarded-For: ").append(rw.client_ip).append("\r\n");
     if (!req.find(HeaderId::XForwardedProto)) t.append("X-Forwarded-Proto: ").append(rw.proto).append("\r\n");
     if (!rw.request_id.empty()) t.append("X-Request-Id: ").append(rw.request_id).append("\r\n");
@@ -89,31 +133,35 @@ void build_request_head(const RequestHead& req, std::string_view raw, const Requ
     if (rewrite_line) {
         out.add(text.substr(0, line_end));
     } else {
-        const char* line = req.method_text.data();
-        out.add_run(line, line + req.request_line_size);
+        out.add_run(line.data(), line.data() + line.size());
     }
-    add_fields(req, out, [](const void* r, const Header& h) { return drop_request_field(*static_cast<const RequestHead*>(r), h); }, &req);
+    add_fields(req, out, drop);
     out.add(text.substr(line_end));
     (void)raw;
 }
 
 void build_response_head(const ResponseHead& resp, std::string_view raw, const ResponseRewrite& rw, HeadBuilder& out) {
     out.clear();
-    // haven speaks HTTP/1.1 whatever the server's minor version (RFC 9110 §6.2).
-    if (resp.version_minor == 1) {
+    std::string& t = out.text();
+    DropRules drop;
+    drop.transfer_encoding = rw.drop_transfer_encoding;
+    drop.content_length = unusual_length(resp);
+    if (drop.content_length) append_length(t, resp.content_length);
+    switch (rw.connection) {
+    case ResponseRewrite::Conn::Close: t.append("Connection: close\r\n"); break;
+    case ResponseRewrite::Conn::KeepAlive: t.append("Connection: keep-alive\r\n"); break;
+    case ResponseRewrite::Conn::None: break;
+    }
+    t.append("\r\n");
+    // haven speaks HTTP/1.1 whatever the server's version (RFC 9110 §6.2).
+    if (raw.starts_with("HTTP/1.1 ")) {
         out.add_run(raw.data(), raw.data() + resp.status_line_size);
     } else {
         out.add("HTTP/1.1");
         out.add_run(raw.data() + 8, raw.data() + resp.status_line_size);
     }
-    add_fields(resp, out, [](const void* r, const Header& h) {
-        return h.hop_by_hop || (static_cast<const ResponseRewrite*>(r)->drop_transfer_encoding && h.id == HeaderId::TransferEncoding);
-    }, &rw);
-    switch (rw.connection) {
-    case ResponseRewrite::Conn::Close: out.add("Connection: close\r\n\r\n"); break;
-    case ResponseRewrite::Conn::KeepAlive: out.add("Connection: keep-alive\r\n\r\n"); break;
-    case ResponseRewrite::Conn::None: out.add("\r\n"); break;
-    }
+    add_fields(resp, out, drop);
+    out.add(t);
 }
 
 } // namespace haven::http

@@ -85,6 +85,7 @@ void HttpSession::close_idle() {
 
 void HttpSession::force_close() {
     closing_ = true;
+    aborted_ = true;
     asio::error_code ignored;
     client_.cancel(ignored);
     if (upstream_) upstream_->cancel(ignored);
@@ -217,6 +218,7 @@ net::awaitable<void> HttpSession::run() {
         if (hs != HeadStatus::Ready) break;
         idle_ = false;
         ctx_->input_used = ctx_->req.head_size;
+        ctx_->bytes_in = ctx_->req.head_size;
         co_await run_pipeline(*ctx_);
         const bool keep = !ctx_->close_client && !closing_;
         // Unread request bytes at close would make the kernel reset the connection.

@@ -52,6 +52,8 @@ public:
     std::string_view client_ip() const { return client_ip_; }
     std::uint32_t listener() const { return listener_; }
     bool closing() const { return closing_; }
+    // Shutdown gave up waiting (drain timeout): nothing more is attempted for this connection.
+    bool aborted() const { return aborted_; }
 
     // Starts the deadline for the next operation; `upstream` (if any) is cancelled with the client
     // socket when it fires.
@@ -89,6 +91,7 @@ private:
     asio::ip::tcp::socket* upstream_ = nullptr;
     bool idle_ = true; // reading a request head, no request in progress
     bool closing_ = false;
+    bool aborted_ = false;
     bool first_request_ = true;
     bool linger_ = false; // unread request bytes remain: drain them before closing
     bool finished_ = false; // the connection is closed: free the session when run() returns

@@ -181,12 +181,14 @@ void Server::Impl::reload() {
     }
     auto next = std::make_shared<const config::Config>(std::move(*result.config));
     if (!same_listeners(*config, *next)) {
+        spdlog::error("reload refused: listeners or threads changed; restart haven to apply that");
         events.add("reload_failed", "", "", "listeners or threads changed; restart haven to apply that");
         return;
     }
     try {
         control_plane.configure(*next);
     } catch (const std::exception& e) {
+        spdlog::error("reload refused: {}", e.what());
         events.add("reload_failed", "", "", e.what());
         return;
     }
@@ -197,6 +199,7 @@ void Server::Impl::reload() {
         WorkerContext* ctx = w->ctx.get();
         ctx->run_soon([ctx, snap] { ctx->apply(snap); });
     }
+    spdlog::info("reload: configuration applied");
     events.add("reload", "", "", "configuration applied");
 }
 
@@ -250,9 +253,7 @@ int Server::run() {
     for (const auto& [name, ep] : im.bound) {
         spdlog::info("listening: {} on {}:{}", name, ep.address().to_string(), ep.port());
     }
-    im.start_workers();
-    im.control_plane.start();
-    spdlog::info("haven ready: {} worker thread(s)", im.workers.size());
+    // Signal handlers first: a SIGTERM the instant haven says it is ready must drain, not kill.
     asio::signal_set signals(im.control, SIGINT, SIGTERM, SIGHUP);
     bool stopping = false;
     std::function<void(const asio::error_code&, int)> on_signal = [&](const asio::error_code& ec, int sig) {
@@ -267,6 +268,9 @@ int Server::run() {
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
+    im.start_workers();
+    im.control_plane.start();
+    spdlog::info("haven ready: {} worker thread(s)", im.workers.size());
     im.control.run();
     spdlog::info("stopped");
     return 0;

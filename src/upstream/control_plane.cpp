@@ -6,7 +6,7 @@ namespace haven::upstream {
 
 ControlPlane::ControlPlane(asio::io_context& io, EventLog& events, Publish publish)
     : scheduler_(io), random_(FastRandom::from_entropy()), events_(events),
-      env_{io, scheduler_, random_, events_, std::move(publish)} {}
+      env_{io, scheduler_, random_, events_, std::move(publish), {}} {}
 
 ControlPlane::~ControlPlane() { stop(); }
 

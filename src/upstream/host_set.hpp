@@ -40,6 +40,10 @@ struct HostSet {
     double max_retry_ratio = 0.2;
     std::vector<HostInfo> hosts;   // config order; HostIndex indexes this
     std::vector<LbEntry> eligible; // hosts that may take new requests, with effective weights
+    // Usable hosts outside the serving tier, best tier first: where a retry goes once every
+    // eligible host has been tried (a primary that just died but is not yet marked down must not
+    // turn a retry into an error while a healthy backup waits).
+    std::vector<HostIndex> fallback;
     std::int64_t tier = 0;         // priority tier in service (-1: panic or none)
     ServingMode mode = ServingMode::Normal;
 };

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace haven::upstream {
@@ -87,6 +88,20 @@ std::uint16_t probe_port(const config::HealthCheck& h, const config::Server& s, 
     return h.port ? h.port : server_port;
 }
 
+// Usable hosts that are not serving, lowest tier first (then config order).
+std::vector<HostIndex> retry_fallback(const std::vector<HostView>& v, const std::vector<LbEntry>& eligible) {
+    std::vector<HostIndex> out;
+    for (HostIndex h = 0; h < v.size(); ++h) {
+        const bool usable = v[h].admin == AdminState::Ready && v[h].health == HealthStatus::Up && !v[h].ejected &&
+                            v[h].weight > 0;
+        bool serving = false;
+        for (const auto& e : eligible) serving = serving || e.host == h;
+        if (usable && !serving) out.push_back(h);
+    }
+    std::stable_sort(out.begin(), out.end(), [&](HostIndex a, HostIndex b) { return v[a].priority < v[b].priority; });
+    return out;
+}
+
 std::string serving_text(std::int64_t tier, ServingMode mode) {
     switch (mode) {
     case ServingMode::None: return "no server available";
@@ -158,9 +173,14 @@ void PoolState::start_checker(Server& s) {
     auto target = s.info.endpoint;
     target.port(probe_port(h, s.cfg, target.port()));
     const auto params = health_params(h);
-    std::unique_ptr<Probe> probe = h.kind == config::HealthCheck::Kind::Tcp
-                                       ? make_tcp_probe(env_.io, target, params.timeout)
-                                       : make_http_probe(env_.io, target, probe_spec(h, s.cfg), params.timeout);
+    std::unique_ptr<Probe> probe;
+    if (env_.make_probe) {
+        probe = env_.make_probe(h, s.cfg, target);
+    } else if (h.kind == config::HealthCheck::Kind::Tcp) {
+        probe = make_tcp_probe(env_.io, target, params.timeout, env_.scheduler);
+    } else {
+        probe = make_http_probe(env_.io, target, probe_spec(h, s.cfg), params.timeout, env_.scheduler);
+    }
     Server* sp = &s;
     s.checker = std::make_unique<HealthChecker>(env_.scheduler, env_.random, std::move(probe), params, s.health,
                                                 [this, sp](const HealthReport& r) { on_report(*sp, r); });
@@ -264,15 +284,19 @@ void PoolState::republish(TimePoint now) {
     ramping_ = false;
     for (const auto& s : servers_) ramping_ = ramping_ || (ramp > Duration::zero() && s->up_since + ramp > now);
 
-    if (tier_ != -2 && (serving.tier != tier_ || serving.mode != mode_)) {
+    // Tier changes while the first round of checks is still coming in, or before the pool ever
+    // served, are start-up, not failover.
+    if (ever_served_ && first_round_done() && (serving.tier != tier_ || serving.mode != mode_)) {
         ++failovers_;
         env_.events.add("failover", config_.name, "",
                         serving_text(tier_, mode_) + " -> " + serving_text(serving.tier, serving.mode));
     }
     tier_ = serving.tier;
     mode_ = serving.mode;
+    ever_served_ = ever_served_ || (mode_ != ServingMode::None && first_round_done());
     auto set = std::make_shared<HostSet>(base_);
     for (HostIndex h = 0; h < servers_.size(); ++h) set->hosts[h].weight = servers_[h]->weight;
+    set->fallback = retry_fallback(v, serving.eligible);
     set->eligible = std::move(serving.eligible);
     set->tier = serving.tier;
     set->mode = serving.mode;

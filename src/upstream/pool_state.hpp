@@ -22,6 +22,11 @@
 
 namespace haven::upstream {
 
+// Makes the probe for one server (tests substitute fakes). `target` has the check's port.
+using ProbeFactory = std::function<std::unique_ptr<Probe>(const config::HealthCheck& check,
+                                                          const config::Server& server,
+                                                          const asio::ip::tcp::endpoint& target)>;
+
 // What pool states need from the control thread.
 struct ControlEnv {
     asio::io_context& io; // probes run here
@@ -30,6 +35,7 @@ struct ControlEnv {
     EventLog& events;
     // Hands a new snapshot of a pool to the workers.
     std::function<void(std::shared_ptr<const HostSet>)> publish;
+    ProbeFactory make_probe; // empty: real TCP/HTTP probes on `io`
 };
 
 // A server as the admin API and the metrics show it.
@@ -98,6 +104,7 @@ private:
     bool ramping_ = false;
     std::int64_t tier_ = -2; // last published tier (-2: nothing published yet)
     ServingMode mode_ = ServingMode::None;
+    bool ever_served_ = false;
     std::uint64_t failovers_ = 0;
 };
 

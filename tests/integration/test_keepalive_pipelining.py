@@ -397,8 +397,11 @@ def test_non_idempotent_request_never_sent_twice(spawn):
 
 
 def test_idempotent_request_retried_at_most_once(spawn):
+    """With retries: 0, only the stale-keep-alive rule applies: one more try on a fresh connection."""
     backend = spawn.backend("closer")
-    haven = spawn.haven(make_config(pools={"p": [backend.address]}, threads=1))
+    cfg = make_config(pools={"p": [backend.address]}, threads=1)
+    cfg["pools"][0]["retries"] = 0
+    haven = spawn.haven(cfg)
     with haven.raw() as c:
         c.send(request_bytes("GET", "/status/200"))
         assert c.read_response().status == 200

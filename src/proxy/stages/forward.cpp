@@ -191,7 +191,10 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
         if (!buf.empty()) {
             const auto st = parser.parse(buf.readable(), ctx.resp, ctx.req.method);
             if (st == http::ParseStatus::Error) {
-                co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream, false);
+                // Garbage on a reused connection is most likely bytes the server sent while the
+                // connection was idle, not an answer to this request: worth a fresh connection.
+                co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream,
+                                            !ctx.response_started && stale_retryable(ctx));
             }
             if (st == http::ParseStatus::Complete) {
                 if (ctx.resp.status >= 200) co_return StageResult::next();

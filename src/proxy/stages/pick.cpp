@@ -1,6 +1,8 @@
 // Stage: pick. The pool's load balancer chooses a server among those that may take traffic,
 // skipping the servers this request already tried.
 #include "proxy/http_session.hpp"
+
+#include <algorithm>
 #include "proxy/stages/stages.hpp"
 
 namespace haven::proxy::stages {
@@ -57,6 +59,13 @@ std::string_view hash_source(const RequestContext& ctx, const config::HashKey& k
     return {};
 }
 
+upstream::HostIndex fallback_host(const upstream::HostSet& set, std::span<const upstream::HostIndex> tried) {
+    for (const auto h : set.fallback) {
+        if (std::find(tried.begin(), tried.end(), h) == tried.end()) return h;
+    }
+    return upstream::kNoHost;
+}
+
 } // namespace
 
 StageResult pick(RequestContext& ctx) {
@@ -73,9 +82,13 @@ StageResult pick(RequestContext& ctx) {
     }
     upstream::HostIndex h = pool.pick(pr);
     if (h == upstream::kNoHost && !pr.exclude.empty()) {
-        // Every eligible server was tried: a retry may go to one of them again.
-        pr.exclude = {};
-        h = pool.pick(pr);
+        // Every serving server was tried: a retry goes to the best usable server of another tier,
+        // else to one of the serving servers again.
+        h = fallback_host(set, pr.exclude);
+        if (h == upstream::kNoHost) {
+            pr.exclude = {};
+            h = pool.pick(pr);
+        }
     }
     if (h == upstream::kNoHost) return StageResult::respond(503, ResponseFlag::NoHealthyServer);
     ctx.host = h;

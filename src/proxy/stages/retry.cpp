@@ -87,8 +87,10 @@ void report_attempt(RequestContext& ctx, bool success) {
 }
 
 net::awaitable<bool> retry(RequestContext& ctx, const StageResult& failure) {
-    if (failure.kind != StageResult::Kind::Fail || ctx.response_started) co_return false;
-    const bool stale = failure.error.retryable && ctx.conn_reused && failure.error.flag == ResponseFlag::UpstreamReset;
+    if (failure.kind != StageResult::Kind::Fail || ctx.response_started || ctx.session->aborted()) co_return false;
+    const bool stale = failure.error.retryable && ctx.conn_reused &&
+                       (failure.error.flag == ResponseFlag::UpstreamReset ||
+                        failure.error.flag == ResponseFlag::UpstreamProtocolError);
     if (stale && ctx.stale_retries == 0) {
         ++ctx.stale_retries;
         ctx.worker->stats.upstream_stale_retries.inc();
@@ -108,6 +110,7 @@ net::awaitable<bool> retry(RequestContext& ctx, const StageResult& failure) {
 
 net::awaitable<bool> retry_on_status(RequestContext& ctx) {
     const int status = ctx.resp.status;
+    if (ctx.session->aborted()) co_return false;
     if (!upstream::status_is_retryable(ctx.pool->hosts().retry, status)) co_return false;
     report_attempt(ctx, false);
     co_return co_await try_again(ctx, AttemptFailure{FailureKind::Status, status, true});

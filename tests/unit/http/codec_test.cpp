@@ -143,3 +143,34 @@ TEST(Codec, ManyDroppedLinesSpillIntoOneCopiedPiece) {
 
 } // namespace
 } // namespace haven::http
+
+namespace haven::http {
+namespace {
+
+TEST(Codec, RepeatedContentLengthIsForwardedOnce) {
+    // RFC 9112 §6.3 lets a recipient accept identical repeated values; the next hop may not.
+    auto p = parse_request("POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n");
+    HeadBuilder out;
+    build_request_head(p->req, p->raw, rewrite(), out);
+    const std::string s = out.str();
+    EXPECT_EQ(s.find("Content-Length: 3\r\n"), s.rfind("Content-Length: 3\r\n")) << s;
+    EXPECT_NE(s.find("Content-Length: 3\r\n"), std::string::npos);
+
+    auto r = parse_response("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\n");
+    build_response_head(r->resp, r->raw, {}, out);
+    EXPECT_EQ(out.str(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+}
+
+TEST(Codec, HigherMinorVersionsAreSentAsHttp11) {
+    // The parser treats HTTP/1.2 as 1.1 (RFC 9110 §2.5); haven still sends its own version.
+    auto p = parse_request("GET /x HTTP/1.2\r\nHost: h\r\n\r\n");
+    HeadBuilder out;
+    build_request_head(p->req, p->raw, rewrite(), out);
+    EXPECT_EQ(out.str().rfind("GET /x HTTP/1.1\r\n", 0), 0u);
+    auto r = parse_response("HTTP/1.2 204 No Content\r\n\r\n");
+    build_response_head(r->resp, r->raw, {}, out);
+    EXPECT_EQ(out.str(), "HTTP/1.1 204 No Content\r\n\r\n");
+}
+
+} // namespace
+} // namespace haven::http

@@ -96,17 +96,21 @@ private:
         hc.loc = r_.loc(m);
         std::optional<Field> kind, interval, timeout;
         bool ok = r_.each_key(m, kHealthCheckKeys, [&](std::string_view key, const Field& f) {
-            if (key == "http" || key == "tcp") check_kind(key, f, kind, hc);
-            else if (key == "port") read_port(f, hc.port);
-            else if (key == "interval") {
+            if (key == "http" || key == "tcp") {
+                check_kind(key, f, kind, hc);
+            } else if (key == "port") {
+                read_port(f, hc.port);
+            } else if (key == "interval") {
                 if (r_.read_duration(f, false, hc.interval)) interval = f;
             } else if (key == "timeout") {
                 if (r_.read_duration(f, false, hc.timeout)) timeout = f;
-            } else if (key == "fast_interval") r_.read_duration(f, false, hc.fast_interval);
-            else if (key == "down_interval") r_.read_duration(f, false, hc.down_interval);
-            else if (key == "rise") r_.read_uint(f, rules::kRiseFall, hc.rise);
-            else if (key == "fall") r_.read_uint(f, rules::kRiseFall, hc.fall);
-            else if (key == "jitter") {
+            } else if (key == "fast_interval") {
+                r_.read_duration(f, false, hc.fast_interval);
+            } else if (key == "down_interval") {
+                r_.read_duration(f, false, hc.down_interval);
+            } else if (key == "rise" || key == "fall") {
+                r_.read_uint(f, rules::kRiseFall, key == "rise" ? hc.rise : hc.fall);
+            } else if (key == "jitter") {
                 r_.read_percent(f, PercentForm::Fraction, rules::kMaxJitter, hc.jitter);
             } else if (key == "initial") {
                 int up = 0;

@@ -23,8 +23,8 @@ class Spawner:
         self.items: list = []
         self._havens = 0
 
-    def backend(self, name: str, *args: str) -> Backend:
-        b = Backend(self.workdir, name, *args)
+    def backend(self, name: str, *args: str, port: int = 0) -> Backend:
+        b = Backend(self.workdir, name, *args, port=port)
         self.items.append(b)
         return b
 

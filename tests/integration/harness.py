@@ -364,9 +364,9 @@ _LISTENING = re.compile(r"listening: (\S+) on (\S+):(\d+)\s*$", re.M)
 class Backend:
     """`haven demo-backend` on 127.0.0.1 with a kernel-chosen port."""
 
-    def __init__(self, workdir, name: str, *extra_args: str):
+    def __init__(self, workdir, name: str, *extra_args: str, port: int = 0):
         self.name = name
-        self.proc = Proc([HAVEN_BIN, "demo-backend", "--listen", "127.0.0.1:0", "--name", name, *extra_args],
+        self.proc = Proc([HAVEN_BIN, "demo-backend", "--listen", f"127.0.0.1:{port}", "--name", name, *extra_args],
                          workdir, f"backend-{name}")
         m = self.proc.wait_for(r"demo-backend \S+ listening on 127\.0\.0\.1:(\d+)", scaled(10), stream="out")
         self.port = int(m.group(1))

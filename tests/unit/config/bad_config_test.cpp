@@ -356,6 +356,172 @@ const BadCase kCases[] = {
     {"comma alone",
      ",",
      1, 1, "YAML syntax error: unexpected content after the end of the document"},
+    // Health checks, outlier detection, failover tiers and retries (failover_keys.cpp).
+    {"unknown key inside health_check",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    health_check:\n"
+     "      tcp: {}\n"
+     "      intervall: 5s\n",
+     7, 7, "pools[0].health_check: unknown key \"intervall\" (did you mean \"interval\"?)"},
+    {"health_check with both http and tcp",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    health_check:\n"
+     "      http: { path: /health }\n"
+     "      tcp: {}\n",
+     7, 7, "pools[0].health_check.tcp: a check is http or tcp, not both (the other is at 6:7)"},
+    {"health_check with neither http nor tcp",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, health_check: { interval: 5s }, "
+     "servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 37, "pools[0].health_check: needs http: or tcp:"},
+    {"expect_status range with its bounds out of range",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    health_check:\n"
+     "      http: { expect_status: [200, \"200-99\"] }\n",
+     6, 36, "pools[0].health_check.http.expect_status[1]: status \"200-99\" is out of range"},
+    {"expect_status 700",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    health_check:\n"
+     "      http: { expect_status: 700 }\n",
+     6, 30, "pools[0].health_check.http.expect_status: status \"700\" is out of range (statuses "
+            "are 100 to 599)"},
+    {"expect_status range reversed",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    health_check:\n"
+     "      http: { expect_status: [\"399-200\"] }\n",
+     6, 31, "expect_status[0]: status range \"399-200\" is reversed"},
+    {"check path without slash",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    health_check:\n"
+     "      http: { path: health }\n",
+     6, 21, "pools[0].health_check.http.path: invalid path \"health\" (must start with '/'"},
+    {"check path with CR LF",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    health_check:\n"
+     "      http: { path: \"/a\\r\\nX: y\" }\n",
+     6, 21, "pools[0].health_check.http.path: invalid path \"/a\\x0d\\x0aX: y\": control "
+            "characters (such as CR or LF) would break the probe's request line"},
+    {"check host with CR LF",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    health_check:\n"
+     "      http: { host: \"example.com\\r\\nX: y\" }\n",
+     6, 21, "pools[0].health_check.http.host: invalid host \"example.com\\x0d\\x0aX: y\": "
+            "control characters"},
+    {"expect_body with a newline",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    health_check:\n"
+     "      http:\n"
+     "        expect_body: |\n"
+     "          ok\n",
+     7, 22, "pools[0].health_check.http.expect_body: must not contain control characters"},
+    {"jitter 80%",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, health_check: { tcp: {}, jitter: 80% }, "
+     "servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 56, "pools[0].health_check.jitter: expected a percentage from 0% to 50% or a fraction "
+            "from 0 to 0.5 (e.g. 10% or 0.1), got \"80%\""},
+    {"fall 0",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, health_check: { tcp: {}, fall: 0 }, "
+     "servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 54, "pools[0].health_check.fall: expected an integer from 1 to 100, got \"0\""},
+    {"check timeout not less than interval",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    health_check:\n"
+     "      tcp: {}\n"
+     "      interval: 2s\n"
+     "      timeout: 2s\n",
+     8, 16, "pools[0].health_check.timeout: 2s must be less than interval (2s)"},
+    {"check interval below the default timeout",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, health_check: { tcp: {}, interval: 1s }, "
+     "servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 58, "pools[0].health_check.interval: 1s must be greater than timeout (2s, the default)"},
+    {"bad retry_on item",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, retry_on: [connect-failure, 501], "
+     "servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 51, "pools[0].retry_on[1]: unknown value \"501\" (expected one of: connect-failure, "
+            "reset, timeout, 500, 502, 503, 504, 5xx)"},
+    {"retries 11",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, retries: 11, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 32, "pools[0].retries: expected an integer from 0 to 10, got \"11\""},
+    {"max_retry_ratio 150%",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, max_retry_ratio: 150%, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 40, "pools[0].max_retry_ratio: expected a percentage from 0% to 100% or a fraction from "
+            "0 to 1"},
+    {"retry_buffer above 16MiB",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, retry_buffer: 17MiB, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 37, "pools[0].retry_buffer: expected a size from 0 to 16777216 bytes"},
+    {"bad server state",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001, state: down } ] } ]\n",
+     2, 68, "pools[0].servers[0].state: unknown value \"down\" (expected one of: ready, drain, "
+            "maint)"},
+    {"priority 300",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001, priority: 300 } ] } ]\n",
+     2, 71, "pools[0].servers[0].priority: expected an integer from 0 to 255, got \"300\""},
+    {"health_check override in a pool without health_check",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers:\n"
+     "      - address: 127.0.0.1:9001\n"
+     "        health_check: { path: /ping }\n",
+     6, 23, "pools[0].servers[0].health_check: pool \"web\" has no health_check to override"},
+    {"max_ejection less than base_ejection",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools:\n"
+     "  - name: web\n"
+     "    servers: [ { address: 127.0.0.1:9001 } ]\n"
+     "    outlier_detection:\n"
+     "      base_ejection: 1m\n"
+     "      max_ejection: 30s\n",
+     7, 21, "pools[0].outlier_detection.max_ejection: 30s is less than base_ejection (1m)"},
+    {"max_ejected_percent not whole",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, outlier_detection: { max_ejected_percent: 12.5% }, "
+     "servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 65, "pools[0].outlier_detection.max_ejected_percent: expected a whole percentage from 0% "
+            "to 100%"},
+    {"bad on_all_down",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, on_all_down: panic, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 36, "pools[0].on_all_down: unknown value \"panic\" (expected one of: fail, try_all)"},
     {"key that is not a string",
      "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
      "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"

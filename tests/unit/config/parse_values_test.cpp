@@ -1,4 +1,5 @@
 // Tables for the scalar syntaxes: durations, sizes, endpoints, and the error text format.
+#include "config/value_rules.hpp"
 #include "config/yaml_loader.hpp"
 
 #include <gtest/gtest.h>
@@ -136,6 +137,93 @@ TEST(ParseEndpoint, Table) {
         EXPECT_EQ(got->host, c.host);
         EXPECT_EQ(got->port, c.port);
     }
+}
+
+TEST(ParsePercent, Table) {
+    struct Case {
+        const char* text;
+        std::optional<double> number;
+        bool percent_sign = false;
+        bool whole = false;
+    };
+    const Case cases[] = {
+        {"20%", 20, true, true},   {"12.5%", 12.5, true, false}, {"0.2", 0.2, false, false},
+        {"50", 50, false, true},   {"0", 0, false, true},        {"007%", 7, true, true},
+        {"", std::nullopt},        {"%", std::nullopt},          {"-5%", std::nullopt},
+        {"+5", std::nullopt},      {".5", std::nullopt},         {"5.", std::nullopt},
+        {"1e2", std::nullopt},     {"5 %", std::nullopt},        {"5%%", std::nullopt},
+        {"%5", std::nullopt},      {"inf", std::nullopt},        {"0x10", std::nullopt},
+        {"1.2.3", std::nullopt},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.text);
+        auto got = rules::parse_percent(c.text);
+        ASSERT_EQ(got.has_value(), c.number.has_value());
+        if (!got) continue;
+        EXPECT_DOUBLE_EQ(got->number, *c.number);
+        EXPECT_EQ(got->percent_sign, c.percent_sign);
+        EXPECT_EQ(got->whole, c.whole);
+    }
+}
+
+TEST(ParseStatusRange, Table) {
+    using rules::StatusProblem;
+    struct Case {
+        const char* text;
+        StatusProblem problem;
+        std::pair<int, int> range = {0, 0};
+    };
+    const Case cases[] = {
+        {"200", StatusProblem::None, {200, 200}},
+        {"200-399", StatusProblem::None, {200, 399}},
+        {"100-599", StatusProblem::None, {100, 599}},
+        {"404-404", StatusProblem::None, {404, 404}},
+        {"99", StatusProblem::OutOfRange},
+        {"600", StatusProblem::OutOfRange},
+        {"200-99", StatusProblem::OutOfRange},
+        {"200-600", StatusProblem::OutOfRange},
+        {"99999999999999999999", StatusProblem::OutOfRange},
+        {"399-200", StatusProblem::Reversed},
+        {"", StatusProblem::Syntax},
+        {"-", StatusProblem::Syntax},
+        {"200-", StatusProblem::Syntax},
+        {"-200", StatusProblem::Syntax},
+        {"2xx", StatusProblem::Syntax},
+        {"200 - 399", StatusProblem::Syntax},
+        {"200-300-400", StatusProblem::Syntax},
+        {"+200", StatusProblem::Syntax},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.text);
+        auto got = rules::parse_status_range(c.text);
+        EXPECT_EQ(got.problem, c.problem);
+        if (c.problem == StatusProblem::None) {
+            EXPECT_EQ(got.range, c.range);
+        }
+    }
+}
+
+TEST(HostHeader, Table) {
+    for (const char* ok : {"example.com", "example.com:8080", "10.0.0.1", "10.0.0.1:80", "[::1]",
+                           "[::1]:8443", "localhost"}) {
+        EXPECT_TRUE(rules::is_host_header(ok)) << ok;
+    }
+    for (const char* bad : {"", "a b", "example.com:", "example.com:0", "example.com:65536",
+                            "::1", "[::1", "a_b.example", "example.com\r\nX: y", "*.example.com",
+                            "example.com/path"}) {
+        EXPECT_FALSE(rules::is_host_header(bad)) << bad;
+    }
+}
+
+TEST(DurationText, LargestUnitThatDivides) {
+    using std::chrono::milliseconds;
+    EXPECT_EQ(rules::duration_text(milliseconds(0)), "0ms");
+    EXPECT_EQ(rules::duration_text(milliseconds(250)), "250ms");
+    EXPECT_EQ(rules::duration_text(milliseconds(1500)), "1500ms");
+    EXPECT_EQ(rules::duration_text(milliseconds(30'000)), "30s");
+    EXPECT_EQ(rules::duration_text(milliseconds(90'000)), "90s");
+    EXPECT_EQ(rules::duration_text(milliseconds(300'000)), "5m");
+    EXPECT_EQ(rules::duration_text(milliseconds(7'200'000)), "2h");
 }
 
 TEST(ConfigErrorText, WithAndWithoutPosition) {

@@ -135,6 +135,87 @@ TEST(Validate, CatchAllRouteMustBeLast) {
     EXPECT_NE(errors[0].message.find("routes[1] and later are unreachable"), std::string::npos);
 }
 
+// The failover keys are held to the loader's rules when a config is built in code.
+TEST(Validate, FailoverValuesAreCheckedForConfigsBuiltInCode) {
+    Config c = valid_config();
+    Pool& p = c.pools[0];
+    p.min_healthy = 0;
+    p.slow_start = Duration{-1};
+    p.retries = 11;
+    p.retry_on = {"reset", "501"};
+    p.retry_buffer = 17u << 20;
+    p.max_retry_ratio = 1.5;
+    p.retry_backoff = Duration{0};
+    p.outlier_detection.consecutive_failures = 1001;
+    p.outlier_detection.max_ejected_percent = 101;
+    HealthCheck& h = p.health_check.emplace();
+    h.loc = {9, 7};
+    h.rise = 0;
+    h.fall = 101;
+    h.jitter = 0.8;
+    h.fast_interval = Duration{0};
+    h.method = "get";
+    h.path = "/a\r\nX: y";
+    h.host = "a b";
+    h.expect_body = "ok\n";
+    h.expect_status = {{200, 99}};
+    p.servers[0].priority = 256;
+    std::string all = joined(validate(c));
+    for (const char* expected : {
+             "built-in:8:5: pools[0].min_healthy: must be from 1 to 1000, got 0",
+             "pools[0].slow_start: must be from 0 to 8760h",
+             "pools[0].retries: must be from 0 to 10, got 11",
+             "pools[0].retry_on: unknown value \"501\"",
+             "pools[0].retry_buffer: must be from 0 to 16777216, got 17825792",
+             "pools[0].max_retry_ratio: must be a fraction from 0 to 1, got 1.5",
+             "pools[0].retry_backoff: must be greater than 0",
+             "pools[0].outlier_detection.consecutive_failures: must be from 0 to 1000",
+             "pools[0].outlier_detection.max_ejected_percent: must be from 0 to 100, got 101",
+             "built-in:9:7: pools[0].health_check.rise: must be from 1 to 100, got 0",
+             "pools[0].health_check.fall: must be from 1 to 100, got 101",
+             "pools[0].health_check.jitter: must be a fraction from 0 to 0.5, got 0.8",
+             "pools[0].health_check.fast_interval: must be greater than 0",
+             "pools[0].health_check.http.method: invalid method \"get\"",
+             "pools[0].health_check.http.path: invalid path \"/a\\x0d\\x0aX: y\"",
+             "pools[0].health_check.http.host: invalid host \"a b\"",
+             "pools[0].health_check.http.expect_body: contains a control character",
+             "pools[0].health_check.http.expect_status: invalid status range 200-99",
+             "built-in:10:9: pools[0].servers[0].priority: must be from 0 to 255, got 256",
+         }) {
+        EXPECT_NE(all.find(expected), std::string::npos) << expected << "\n" << all;
+    }
+}
+
+TEST(Validate, FailoverOrderingsAndOverrides) {
+    Config c = valid_config();
+    Pool& p = c.pools[0];
+    p.outlier_detection.base_ejection = std::chrono::minutes(1);
+    p.outlier_detection.max_ejection = std::chrono::seconds(30);
+    HealthCheckOverride o;
+    o.loc = {11, 23};
+    o.port = 0;
+    o.expect_status = std::vector<std::pair<int, int>>{};
+    p.servers[0].health_check = o;
+    EXPECT_EQ(joined(validate(c)),
+              "built-in:8:5: pools[0].outlier_detection.max_ejection: 30s is less than "
+              "base_ejection (1m)\n"
+              "built-in:11:23: pools[0].servers[0].health_check: pool \"web\" has no "
+              "health_check to override (add one to the pool, or remove this)\n"
+              "built-in:11:23: pools[0].servers[0].health_check.expect_status: must list at "
+              "least one status\n"
+              "built-in:11:23: pools[0].servers[0].health_check.port: must be from 1 to 65535, "
+              "got 0\n");
+
+    Config ok = valid_config();
+    HealthCheck& h = ok.pools[0].health_check.emplace();
+    h.loc = {9, 7};
+    ok.pools[0].servers[0].health_check = HealthCheckOverride{};
+    EXPECT_TRUE(validate(ok).empty()) << joined(validate(ok));
+    h.timeout = h.interval;
+    EXPECT_EQ(joined(validate(ok)),
+              "built-in:9:7: pools[0].health_check.timeout: 5s must be less than interval (5s)\n");
+}
+
 TEST(Validate, FindPool) {
     Config c = valid_config();
     Pool other;

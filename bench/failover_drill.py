@@ -107,7 +107,7 @@ pools:
       interval: 1s
       fast_interval: 1s
       down_interval: 1s
-      timeout: 1s
+      timeout: 900ms
       fall: 2
       rise: 2
       jitter: 0%

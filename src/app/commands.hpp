@@ -35,4 +35,8 @@ struct BackendOptions {
 void add_backend_flags(CLI::App& cmd, BackendOptions& o);
 int run_backend(const BackendOptions& o);
 
+// `haven sla 99.95`: prints the allowed downtime table; 2 if the target is not a percentage in
+// (0, 100].
+int print_sla(const std::string& target);
+
 } // namespace haven::app

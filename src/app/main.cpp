@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
     auto* backend_cmd = app.add_subcommand("demo-backend", "A small HTTP/1.1 server for demos and tests");
     haven::app::add_backend_flags(*backend_cmd, backend);
 
+    std::string sla_target;
+    auto* sla_cmd = app.add_subcommand("sla", "Print the downtime an availability target allows");
+    sla_cmd->add_option("target", sla_target, "Availability in percent, e.g. 99.95 or 99.95%")
+        ->required();
+
     auto* version_cmd = app.add_subcommand("version", "Print the version");
 
     try {
@@ -54,6 +59,7 @@ int main(int argc, char** argv) {
     if (*check_cmd) return haven::app::check_config(check_config);
     if (*demo_cmd) return haven::app::run_demo(demo, argv[0]);
     if (*backend_cmd) return haven::app::run_backend(backend);
+    if (*sla_cmd) return haven::app::print_sla(sla_target);
     if (*version_cmd) {
         std::printf("haven %s\n", HAVEN_VERSION);
         return 0;

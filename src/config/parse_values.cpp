@@ -48,11 +48,12 @@ struct Unit {
 
 namespace rules {
 
-// Rules: digits with an optional ".digits" part, then a unit (ms, s, m, h); no sign, no exponent,
-// no spaces; the result must be a whole number of milliseconds and at most kMaxDurationMs.
+// Rules: digits with an optional ".digits" part, then a unit (ms, s, m, h, d); no sign, no
+// exponent, no spaces; the result must be a whole number of milliseconds and at most
+// kMaxDurationMs. A day is 24 hours (monotonic time has no calendar).
 DurationParse parse_duration_detail(std::string_view text) {
-    static constexpr std::array<Unit, 4> units{
-        {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}}};
+    static constexpr std::array<Unit, 5> units{
+        {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}}};
     auto [number, unit_text] = split_number(text);
     const Unit* unit = nullptr;
     for (const auto& u : units) {
@@ -74,7 +75,7 @@ DurationParse parse_duration_detail(std::string_view text) {
     std::uint64_t scale = 1;
     for (std::size_t i = 0; i < frac.size(); ++i) scale *= 10;
     std::uint64_t f = frac.empty() ? 0 : *to_uint(frac, ~0ULL);
-    // f < scale <= 1e9 and factor <= 3.6e6, so the product fits in 64 bits.
+    // f < scale <= 1e9 and factor <= 8.64e7, so the product fits in 64 bits.
     std::uint64_t frac_units = f * unit->factor;
     if (frac_units % scale != 0) return {{}, Problem::SubMillisecond};
     std::uint64_t ms = *w * unit->factor + frac_units / scale;

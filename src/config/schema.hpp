@@ -53,12 +53,23 @@ struct Route {
     SourceLoc loc;
 };
 
+// Service level objectives (docs/slo.md): `slo:` at the top level applies to every listener; a
+// listener's own `slo:` replaces it for that listener.
+struct Slo {
+    double availability = 0.9995;    // "99.95%"
+    Duration latency_p99{500};       // "500ms"
+    double error_rate = 0.001;       // "0.1%"
+    Duration window{30LL * 24 * 3600 * 1000}; // "30d"
+    SourceLoc loc;
+};
+
 struct Listener {
     std::string name;
     Endpoint listen;
     ListenerMode mode = ListenerMode::Http;
     std::vector<Route> routes; // http: first match wins
     std::string pool;          // shorthand: a default route to this pool (required for tcp)
+    std::optional<Slo> slo;    // overrides the top-level slo for this listener
     SourceLoc loc;
 };
 
@@ -172,6 +183,14 @@ struct AccessLog {
     std::string path; // file path, or "stdout" / "stderr"
 };
 
+// The admin listener (docs/admin.md): metrics, health, the JSON API, the dashboard. Absent: off.
+struct Admin {
+    Endpoint listen;        // never a data port
+    std::string token_file; // bearer token for writes (read at load and on reload); empty: none
+    std::string token;      // the file's content, trimmed (filled by the loader)
+    SourceLoc loc;
+};
+
 struct Config {
     std::string source;    // file the config was read from
     unsigned threads = 0;  // worker threads; 0 = number of cores
@@ -180,6 +199,8 @@ struct Config {
     Timeouts timeouts;
     Limits limits;
     AccessLog access_log;
+    std::optional<Admin> admin;
+    Slo slo;
 
     const Pool* find_pool(std::string_view name) const;
 };

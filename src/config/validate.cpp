@@ -2,6 +2,7 @@
 // Errors point at the item's own location; checks that concern the whole file have none.
 #include "config/validate.hpp"
 
+#include "config/observe_keys.hpp"
 #include "config/value_rules.hpp"
 #include "upstream/retry/policy.hpp"
 
@@ -28,6 +29,7 @@ public:
         global_limits();
         for (std::size_t i = 0; i < c_.listeners.size(); ++i) listener(i);
         for (std::size_t i = 0; i < c_.pools.size(); ++i) pool(i);
+        check_observe_keys(c_, errors_); // slo and admin
         return std::move(errors_);
     }
 

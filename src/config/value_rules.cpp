@@ -162,7 +162,8 @@ std::string duration_text(Duration d) {
         const char* name;
         std::int64_t ms;
     };
-    static constexpr Unit units[] = {{"h", 3'600'000}, {"m", 60'000}, {"s", 1000}};
+    static constexpr Unit units[] = {
+        {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}};
     std::int64_t ms = d.count();
     for (const auto& u : units) {
         if (ms != 0 && ms % u.ms == 0) return std::to_string(ms / u.ms) + u.name;

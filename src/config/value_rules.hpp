@@ -43,8 +43,11 @@ inline constexpr Range kRetryBuffer{0, 16 * 1024 * 1024};
 inline constexpr double kMaxJitter = 0.5;
 inline constexpr double kMaxRetryRatio = 1.0;
 
-// Durations beyond a year are typos (and would overflow nanosecond clocks if far larger).
+// Durations beyond a year (8760h, 365d) are typos (and would overflow nanosecond clocks if far
+// larger). Each key may narrow this: an SLO window is from 1h to 90d.
 inline constexpr std::int64_t kMaxDurationMs = 8760LL * 3600 * 1000;
+inline constexpr Duration kMinSloWindow{3600LL * 1000};
+inline constexpr Duration kMaxSloWindow{90LL * 24 * 3600 * 1000};
 inline constexpr std::size_t kMaxNameLength = 128;
 
 // Why a duration or size was rejected, so the loader can say more than "invalid".
@@ -108,7 +111,7 @@ std::string canonical_host(std::string_view host);
 std::string quote(std::string_view text);
 // "12:5", for messages that point at another item.
 std::string loc_text(SourceLoc loc);
-// A duration in the largest unit that divides it: "5m", "30s", "250ms" (for messages).
+// A duration in the largest unit that divides it: "30d", "5m", "30s", "250ms" (for messages).
 std::string duration_text(Duration d);
 // The candidate nearest to `word` by edit distance, if near enough to be a likely typo.
 std::optional<std::string_view> closest(std::string_view word,

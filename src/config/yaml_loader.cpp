@@ -3,6 +3,7 @@
 #include "config/yaml_loader.hpp"
 
 #include "config/failover_keys.hpp"
+#include "config/observe_keys.hpp"
 #include "config/validate.hpp"
 #include "config/yaml_reader.hpp"
 
@@ -15,9 +16,13 @@
 namespace haven::config {
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"threads", "listeners", "pools",
-                                         "timeouts", "limits",    "access_log"};
-constexpr std::string_view kListenerKeys[] = {"name", "listen", "mode", "routes", "pool"};
+constexpr std::string_view kTopKeys[] = {"threads", "listeners", "pools", "timeouts",
+                                         "limits",  "access_log",
+                                         // read in observe_keys.cpp:
+                                         "slo", "admin"};
+constexpr std::string_view kListenerKeys[] = {"name", "listen", "mode", "routes", "pool",
+                                              // read in observe_keys.cpp:
+                                              "slo"};
 constexpr std::string_view kRouteKeys[] = {"match", "pool"};
 constexpr std::string_view kMatchKeys[] = {"host", "path_prefix", "path", "methods"};
 constexpr std::string_view kPoolKeys[] = {
@@ -55,7 +60,7 @@ public:
     // Returns false if the document is not a mapping (nothing to validate then).
     bool load(const YAML::Node& doc) {
         Field top{YAML::Mark::null_mark(), doc, ""};
-        return r_.each_key(top, kTopKeys, [&](std::string_view key, const Field& f) {
+        bool is_map = r_.each_key(top, kTopKeys, [&](std::string_view key, const Field& f) {
             if (key == "threads") {
                 std::uint32_t threads = 0;
                 if (r_.read_uint(f, rules::kThreads, threads)) c_.threads = threads;
@@ -69,8 +74,17 @@ public:
                 limits(f);
             } else if (key == "access_log") {
                 access_log(f);
+            } else if (key == "slo") {
+                read_slo(r_, f, c_.slo);
+            } else if (key == "admin") {
+                read_admin(r_, f, c_.admin.emplace());
             }
         });
+        // A listener's slo starts from the top-level one, which may come later in the file.
+        for (const auto& [index, f] : listener_slos_) {
+            read_slo(r_, f, c_.listeners[index].slo.emplace(c_.slo));
+        }
+        return is_map;
     }
 
 private:
@@ -90,6 +104,7 @@ private:
             else if (key == "listen") r_.read_endpoint(f, true, l.listen);
             else if (key == "mode") read_enum(f, kModes, l.mode);
             else if (key == "pool") r_.read_string(f, l.pool);
+            else if (key == "slo") listener_slos_.emplace_back(c_.listeners.size() - 1, f);
             else if (key == "routes") {
                 r_.each_item(f, [&](std::size_t, const Field& ri) { route(ri, l); });
             }
@@ -274,6 +289,7 @@ private:
 
     Reader& r_;
     Config& c_;
+    std::vector<std::pair<std::size_t, Field>> listener_slos_; // listener index, its `slo:`
 };
 
 std::vector<ConfigError> load_into(std::string_view yaml, Config& config,

@@ -2,11 +2,36 @@
 
 #include <asio/detail/socket_option.hpp>
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <system_error>
 
 namespace haven::net {
+namespace {
+
+std::string describe(const asio::ip::tcp::endpoint& ep) {
+    const auto a = ep.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+int open_one(const asio::ip::tcp::endpoint& ep, int backlog) {
+    const int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) return -errno;
+    const int one = 1;
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+        ::bind(fd, ep.data(), static_cast<socklen_t>(ep.size())) != 0 || ::listen(fd, backlog) != 0) {
+        const int err = errno;
+        ::close(fd);
+        return -err;
+    }
+    return fd;
+}
+
+} // namespace
 
 asio::ip::tcp::acceptor open_listener(asio::io_context& io, const asio::ip::tcp::endpoint& ep, int backlog) {
     asio::ip::tcp::acceptor a(io);
@@ -16,10 +41,32 @@ asio::ip::tcp::acceptor open_listener(asio::io_context& io, const asio::ip::tcp:
     if (!ec) a.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
     if (!ec) a.bind(ep, ec);
     if (!ec) a.listen(backlog, ec);
-    if (ec) {
-        throw std::system_error(ec, "cannot listen on " + ep.address().to_string() + ":" + std::to_string(ep.port()));
-    }
+    if (ec) throw std::system_error(ec, "cannot listen on " + describe(ep));
     return a;
+}
+
+std::vector<int> open_listen_fds(asio::ip::tcp::endpoint& ep, std::size_t count, int backlog) {
+    std::vector<int> fds;
+    for (std::size_t i = 0; i < count; ++i) {
+        const int fd = open_one(ep, backlog);
+        if (fd < 0) {
+            close_fds(fds);
+            throw std::system_error(-fd, std::system_category(), "cannot listen on " + describe(ep));
+        }
+        if (ep.port() == 0) {
+            asio::ip::tcp::endpoint bound;
+            socklen_t len = static_cast<socklen_t>(bound.capacity());
+            ::getsockname(fd, bound.data(), &len);
+            bound.resize(len);
+            ep.port(bound.port());
+        }
+        fds.push_back(fd);
+    }
+    return fds;
+}
+
+void close_fds(const std::vector<int>& fds) {
+    for (int fd : fds) ::close(fd);
 }
 
 } // namespace haven::net

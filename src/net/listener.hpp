@@ -1,16 +1,26 @@
 // Listening sockets. Every worker thread has its own socket on each listener address
 // (SO_REUSEPORT), so the kernel spreads new connections over the workers and no accept is
-// shared or locked.
+// shared or locked. Sockets are bound on the control thread (so errors are reported before
+// anything changes) and handed to each worker as a file descriptor, which the worker adopts into
+// its own event loop.
 #pragma once
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 
 #include <string>
+#include <vector>
 
 namespace haven::net {
 
 // Opens, binds and listens. Throws std::system_error with a message naming the address.
 asio::ip::tcp::acceptor open_listener(asio::io_context& io, const asio::ip::tcp::endpoint& ep, int backlog = 4096);
+
+// `count` listening sockets on `ep` (SO_REUSEPORT), non-blocking, close-on-exec. When ep's port is
+// 0, the first socket picks a port and the others join it; `ep` is updated to the bound address.
+// Throws std::system_error naming the address; no descriptor is left open then.
+std::vector<int> open_listen_fds(asio::ip::tcp::endpoint& ep, std::size_t count, int backlog = 4096);
+
+void close_fds(const std::vector<int>& fds);
 
 } // namespace haven::net

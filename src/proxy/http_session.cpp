@@ -19,7 +19,10 @@ constexpr std::chrono::milliseconds kParkAfter{250};
 } // namespace
 
 HttpSession::HttpSession(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener)
-    : w_(w), client_(std::move(sock)), listener_(listener) {
+    : w_(w), client_(std::move(sock)), listener_(listener),
+      metrics_(w.snapshot().listeners[listener]->metrics.get()) {
+    metrics_->counters.at(w_.index).connections.inc();
+    slot = listener;
     asio::error_code ec;
     const auto peer = client_.remote_endpoint(ec);
     client_ip_ = ec ? std::string("unknown") : net::ip_text(peer);

@@ -50,7 +50,8 @@ public:
     asio::ip::tcp::socket& client() { return client_; }
     net::IoBuffer& input() { return in_; }
     std::string_view client_ip() const { return client_ip_; }
-    std::uint32_t listener() const { return listener_; }
+    std::uint32_t listener() const { return listener_; } // the listener's slot (see Snapshot)
+    ListenerMetrics& listener_metrics() { return *metrics_; }
     bool closing() const { return closing_; }
     // Shutdown gave up waiting (drain timeout): nothing more is attempted for this connection.
     bool aborted() const { return aborted_; }
@@ -84,6 +85,7 @@ private:
     WorkerContext& w_;
     asio::ip::tcp::socket client_;
     std::uint32_t listener_;
+    ListenerMetrics* metrics_; // owned by the server's MetricsStore, which outlives sessions
     std::string client_ip_;
     Deadline deadline_;
     TimeoutKind kind_ = TimeoutKind::None;

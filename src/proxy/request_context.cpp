@@ -13,6 +13,7 @@ void RequestContext::reset() {
     body_complete = false;
     body_streamed = false;
     generated_id = false;
+    route_metrics = nullptr;
     pool_index = UINT32_MAX;
     pool = nullptr;
     host = upstream::kNoHost;

@@ -6,6 +6,7 @@
 #include "http/codec.hpp"
 #include "http/parser.hpp"
 #include "net/buffer_pool.hpp"
+#include "proxy/metrics.hpp"
 #include "proxy/stage.hpp"
 #include "upstream/conn_pool.hpp"
 #include "upstream/pool_manager.hpp"
@@ -46,6 +47,7 @@ struct RequestContext {
     bool generated_id = false;
 
     // --- routing and balancing
+    RouteMetrics* route_metrics = nullptr; // the matched route's counters ("none" when unmatched)
     std::uint32_t pool_index = UINT32_MAX;
     upstream::PoolRuntime* pool = nullptr;
     upstream::HostIndex host = upstream::kNoHost;

@@ -45,9 +45,10 @@ http::Method method_of(std::string_view m) {
 
 } // namespace
 
-void Router::add(const std::optional<config::RouteMatch>& match, std::uint32_t pool) {
+void Router::add(const std::optional<config::RouteMatch>& match, std::uint32_t pool, std::shared_ptr<RouteMetrics> metrics) {
     CompiledRoute r;
     r.pool = pool;
+    r.metrics = std::move(metrics);
     if (!match) {
         r.any = true;
         routes_.push_back(std::move(r));
@@ -94,16 +95,16 @@ bool Router::method_matches(const CompiledRoute& r, const http::RequestHead& req
     return std::find(r.other_methods.begin(), r.other_methods.end(), req.method_text) != r.other_methods.end();
 }
 
-std::uint32_t Router::match(const http::RequestHead& req) const {
+Router::Match Router::route(const http::RequestHead& req) const {
     for (const auto& r : routes_) {
-        if (r.any) return r.pool;
+        if (r.any) return {r.pool, r.metrics.get()};
         if (r.has_host && !host_matches(r, req.host)) continue;
         if (r.has_path && req.path != r.path) continue;
         if (r.has_prefix && !req.path.starts_with(r.path_prefix)) continue;
         if (!method_matches(r, req)) continue;
-        return r.pool;
+        return {r.pool, r.metrics.get()};
     }
-    return kNoPool;
+    return {};
 }
 
 } // namespace haven::proxy

@@ -5,6 +5,10 @@
 
 #include "config/schema.hpp"
 #include "http/parser.hpp"
+#include "proxy/metrics.hpp"
+
+#include <functional>
+#include <memory>
 
 #include <cstdint>
 #include <string>
@@ -16,17 +20,31 @@ inline constexpr std::uint32_t kNoPool = UINT32_MAX;
 
 class Router {
 public:
-    // `pool_index(name)` maps a pool name to its index in the snapshot.
+    using MetricsFor = std::function<std::shared_ptr<RouteMetrics>(std::size_t position, const std::string& pool)>;
+
+    // `pool_index(name)` maps a pool name to its index in the snapshot; `metrics` gives each route
+    // its counters (may be empty: no metrics).
     template <typename PoolIndexFn>
-    static Router compile(const config::Listener& listener, PoolIndexFn&& pool_index) {
+    static Router compile(const config::Listener& listener, PoolIndexFn&& pool_index, const MetricsFor& metrics = {}) {
         Router r;
-        for (const auto& route : listener.routes) r.add(route.match, pool_index(route.pool));
-        if (!listener.pool.empty()) r.add(std::nullopt, pool_index(listener.pool));
+        std::size_t position = 0;
+        const auto metrics_of = [&](const std::string& pool) {
+            return metrics ? metrics(position++, pool) : std::shared_ptr<RouteMetrics>();
+        };
+        for (const auto& route : listener.routes) r.add(route.match, pool_index(route.pool), metrics_of(route.pool));
+        if (!listener.pool.empty()) r.add(std::nullopt, pool_index(listener.pool), metrics_of(listener.pool));
         return r;
     }
 
+    struct Match {
+        std::uint32_t pool = kNoPool;
+        RouteMetrics* metrics = nullptr;
+    };
+
+    // The route for this request (pool kNoPool when none matches).
+    Match route(const http::RequestHead& req) const;
     // The pool index for this request, or kNoPool.
-    std::uint32_t match(const http::RequestHead& req) const;
+    std::uint32_t match(const http::RequestHead& req) const { return route(req).pool; }
     std::size_t size() const { return routes_.size(); }
 
 private:
@@ -42,8 +60,9 @@ private:
         std::uint32_t methods = 0; // bit per http::Method; 0 = any
         std::vector<std::string> other_methods; // method tokens without an http::Method value
         std::uint32_t pool = kNoPool;
+        std::shared_ptr<RouteMetrics> metrics;
     };
-    void add(const std::optional<config::RouteMatch>& match, std::uint32_t pool);
+    void add(const std::optional<config::RouteMatch>& match, std::uint32_t pool, std::shared_ptr<RouteMetrics> metrics = {});
     static bool host_matches(const CompiledRoute& r, std::string_view host);
     static bool method_matches(const CompiledRoute& r, const http::RequestHead& req);
 

@@ -2,11 +2,9 @@
 
 #include "config/yaml_loader.hpp"
 #include "net/address.hpp"
+#include "net/io.hpp"
 #include "net/listener.hpp"
-#include "net/socket_options.hpp"
 #include "proxy/access_log.hpp"
-#include "proxy/http_session.hpp"
-#include "proxy/tcp_session.hpp"
 #include "proxy/worker_context.hpp"
 #include "upstream/control_plane.hpp"
 
@@ -21,63 +19,37 @@
 namespace haven::proxy {
 namespace {
 
-void log_coroutine_exception(std::exception_ptr e) {
+void log_exception(std::exception_ptr e) {
     if (!e) return;
     try {
         std::rethrow_exception(e);
     } catch (const std::exception& ex) {
-        spdlog::error("connection handler failed: {}", ex.what());
+        spdlog::error("control task failed: {}", ex.what());
     }
 }
 
-// Accepts connections for one listener on one worker. At max_connections the longest-idle
-// keep-alive (or header-waiting) connection of this worker is closed to make room; when none is
-// idle the new connection is refused (closed at once) rather than left to starve.
-net::awaitable<void> accept_loop(WorkerContext& w, asio::ip::tcp::acceptor& acceptor, std::uint32_t listener) {
-    const config::ListenerMode mode = w.config().listeners[listener].mode;
-    for (;;) {
-        auto [ec, sock] = co_await acceptor.async_accept(net::use_nothrow);
-        if (ec) {
-            if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
-            // Out of file descriptors or memory: back off instead of spinning.
-            asio::steady_timer pause(w.io, std::chrono::milliseconds(100));
-            co_await pause.async_wait(net::use_nothrow);
-            continue;
-        }
-        const std::uint32_t open = w.shared.connections.fetch_add(1, std::memory_order_relaxed) + 1;
-        if (open > w.config().limits.max_connections && !w.evict_idle_session()) {
-            w.shared.connections.fetch_sub(1, std::memory_order_relaxed);
-            w.stats.connections_rejected.inc();
-            asio::error_code ignored;
-            sock.close(ignored);
-            continue;
-        }
-        w.stats.connections_accepted.inc();
-        net::set_stream_options(sock);
-        if (mode == config::ListenerMode::Http) {
-            HttpSession::start(w, std::move(sock), listener);
-        } else {
-            asio::co_spawn(w.io, TcpSession::serve(w, std::move(sock), listener), log_coroutine_exception);
-        }
-    }
+std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
+    const auto a = ep.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }
 
-bool same_listeners(const config::Config& a, const config::Config& b) {
-    if (a.listeners.size() != b.listeners.size()) return false;
-    for (std::size_t i = 0; i < a.listeners.size(); ++i) {
-        const auto& x = a.listeners[i];
-        const auto& y = b.listeners[i];
-        if (x.name != y.name || x.listen.text != y.listen.text || x.mode != y.mode) return false;
-    }
-    return a.threads == b.threads;
+bool same_listener(const config::Listener& a, const config::Listener& b) {
+    return a.listen.text == b.listen.text && a.mode == b.mode;
 }
 
 } // namespace
 
+// A listener's sockets, one per worker, bound on the control thread.
+struct BoundListener {
+    std::string name;
+    config::Listener config;
+    asio::ip::tcp::endpoint endpoint; // the real one (port resolved when the config says 0)
+    std::vector<int> fds;             // handed to the workers, which own them from then on
+};
+
 struct Server::Impl {
     struct Worker {
         std::unique_ptr<WorkerContext> ctx;
-        std::vector<asio::ip::tcp::acceptor> acceptors;
         std::thread thread;
     };
 
@@ -85,34 +57,47 @@ struct Server::Impl {
     std::shared_ptr<const Snapshot> snapshot;
     asio::io_context control;
     EventLog events;
+    unsigned threads;
+    MetricsStore metrics;
     upstream::ControlPlane control_plane;
     WorkerShared shared;
     std::unique_ptr<AccessLogWriter> access_log;
     std::vector<std::unique_ptr<Worker>> workers;
-    std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> bound;
+    std::map<std::string, std::uint32_t> slots; // listener name -> slot, for the process's life
+    std::map<std::string, BoundListener> bound; // by listener name
+    bool started = false;
 
     explicit Impl(std::shared_ptr<const config::Config> cfg);
+    static unsigned thread_count(const config::Config& c) {
+        return c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency());
+    }
     void publish(std::shared_ptr<const upstream::HostSet> set);
-    void bind_listeners();
+    BoundListener bind(const config::Listener& l);
+    void hand_to_workers(const BoundListener& b);
     void start_workers();
-    void reload();
+    std::string reload();
     net::awaitable<void> drain();
     void stop_workers();
     std::uint64_t open_connections() const;
 };
 
 Server::Impl::Impl(std::shared_ptr<const config::Config> cfg)
-    : config(std::move(cfg)), control_plane(control, events, [this](auto set) { publish(std::move(set)); }) {
+    : config(std::move(cfg)), threads(thread_count(*config)), metrics(threads),
+      control_plane(control, events, [this](auto set) { publish(std::move(set)); }, threads) {
     control_plane.configure(*config);
-    snapshot = Snapshot::build(config, control_plane.snapshots());
-    unsigned n = config->threads ? config->threads : std::max(1u, std::thread::hardware_concurrency());
-    if (config->access_log.enabled) access_log = std::make_unique<AccessLogWriter>(config->access_log.path, n);
-    for (unsigned i = 0; i < n; ++i) {
+    for (const auto& l : config->listeners) slots.emplace(l.name, static_cast<std::uint32_t>(slots.size()));
+    snapshot = Snapshot::build(config, control_plane.snapshots(), slots, metrics);
+    if (config->access_log.enabled) access_log = std::make_unique<AccessLogWriter>(config->access_log.path, threads);
+    for (unsigned i = 0; i < threads; ++i) {
         auto w = std::make_unique<Worker>();
         w->ctx = std::make_unique<WorkerContext>(i, snapshot, shared, access_log ? &access_log->ring(i) : nullptr);
         workers.push_back(std::move(w));
     }
-    bind_listeners();
+    for (const auto& l : config->listeners) {
+        auto b = bind(l);
+        hand_to_workers(b); // workers are not running yet: adopting the sockets here is safe
+        bound.emplace(l.name, std::move(b));
+    }
 }
 
 // A pool's new state goes to every worker (on its own thread, at its next tick).
@@ -123,37 +108,41 @@ void Server::Impl::publish(std::shared_ptr<const upstream::HostSet> set) {
     }
 }
 
-// Every worker gets its own socket per listener. A port of 0 is resolved by the first bind and the
-// other workers join that port.
-void Server::Impl::bind_listeners() {
-    for (const auto& l : config->listeners) {
-        std::string error;
-        auto ep = net::resolve(l.listen, error);
-        if (!ep) throw std::runtime_error("listener " + l.name + ": " + error);
-        for (auto& w : workers) {
-            try {
-                w->acceptors.push_back(net::open_listener(w->ctx->io, *ep));
-            } catch (const std::system_error& e) {
-                throw std::runtime_error("listener " + l.name + ": " + e.what());
-            }
-            ep->port(w->acceptors.back().local_endpoint().port());
+BoundListener Server::Impl::bind(const config::Listener& l) {
+    std::string error;
+    auto ep = net::resolve(l.listen, error);
+    if (!ep) throw std::runtime_error("listener " + l.name + ": " + error);
+    BoundListener b{l.name, l, *ep, {}};
+    try {
+        b.fds = net::open_listen_fds(b.endpoint, threads);
+    } catch (const std::system_error& e) {
+        throw std::runtime_error("listener " + l.name + ": " + e.what());
+    }
+    return b;
+}
+
+void Server::Impl::hand_to_workers(const BoundListener& b) {
+    const std::uint32_t slot = slots.at(b.name);
+    const bool v6 = b.endpoint.address().is_v6();
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+        WorkerContext* ctx = workers[i]->ctx.get();
+        const int fd = b.fds[i];
+        if (started) {
+            ctx->run_soon([ctx, slot, fd, v6] { ctx->add_listener(slot, fd, v6); });
+        } else {
+            ctx->add_listener(slot, fd, v6);
         }
-        bound.emplace_back(l.name, *ep);
     }
 }
 
 void Server::Impl::start_workers() {
     for (auto& wp : workers) {
-        Worker& w = *wp;
-        WorkerContext& ctx = *w.ctx;
+        WorkerContext& ctx = *wp->ctx;
         ctx.deadlines.start([&ctx](TimePoint) {
             ctx.date.refresh(wall_time_us());
             ctx.run_mailbox();
         });
-        for (std::uint32_t i = 0; i < w.acceptors.size(); ++i) {
-            asio::co_spawn(ctx.io, accept_loop(ctx, w.acceptors[i], i), log_coroutine_exception);
-        }
-        w.thread = std::thread([&ctx] {
+        wp->thread = std::thread([&ctx] {
             auto guard = asio::make_work_guard(ctx.io);
             try {
                 ctx.io.run();
@@ -163,6 +152,7 @@ void Server::Impl::start_workers() {
             }
         });
     }
+    started = true;
 }
 
 std::uint64_t Server::Impl::open_connections() const {
@@ -171,36 +161,72 @@ std::uint64_t Server::Impl::open_connections() const {
     return n;
 }
 
-void Server::Impl::reload() {
+// Reloads the file. Nothing changes unless everything can: the new config must load, every new
+// listener must bind, every server address must resolve. Returns "" on success, else the reason.
+std::string Server::Impl::reload() {
     spdlog::info("reload: reading {}", config->source);
     auto result = config::load_file(config->source);
     if (!result.config) {
+        std::string why = result.errors.empty() ? "invalid configuration" : result.errors.front().to_string();
         for (const auto& e : result.errors) spdlog::error("reload refused: {}", e.to_string());
-        events.add("reload_failed", "", "", result.errors.empty() ? "invalid" : result.errors.front().to_string());
-        return;
+        events.add("reload_failed", "", "", why);
+        return why;
     }
     auto next = std::make_shared<const config::Config>(std::move(*result.config));
-    if (!same_listeners(*config, *next)) {
-        spdlog::error("reload refused: listeners or threads changed; restart haven to apply that");
-        events.add("reload_failed", "", "", "listeners or threads changed; restart haven to apply that");
-        return;
+    const auto refuse = [&](const std::string& why) {
+        spdlog::error("reload refused: {}", why);
+        events.add("reload_failed", "", "", why);
+        return why;
+    };
+    if (thread_count(*next) != threads) return refuse("threads changed; restart haven to apply that");
+    // Listeners to add (new name, or an existing name on a new address or mode) and to remove.
+    std::vector<BoundListener> added;
+    std::vector<std::string> removed;
+    for (const auto& [name, b] : bound) {
+        const auto* keep = [&]() -> const config::Listener* {
+            for (const auto& l : next->listeners) {
+                if (l.name == name && same_listener(l, b.config)) return &l;
+            }
+            return nullptr;
+        }();
+        if (!keep) removed.push_back(name);
     }
     try {
+        for (const auto& l : next->listeners) {
+            const auto it = bound.find(l.name);
+            if (it == bound.end() || !same_listener(l, it->second.config)) added.push_back(bind(l));
+        }
         control_plane.configure(*next);
     } catch (const std::exception& e) {
-        spdlog::error("reload refused: {}", e.what());
-        events.add("reload_failed", "", "", e.what());
-        return;
+        for (auto& b : added) net::close_fds(b.fds);
+        return refuse(e.what());
     }
-    auto snap = Snapshot::build(next, control_plane.snapshots());
+    for (const auto& b : added) slots.emplace(b.name, static_cast<std::uint32_t>(slots.size()));
+    auto snap = Snapshot::build(next, control_plane.snapshots(), slots, metrics);
     config = next;
     snapshot = snap;
     for (auto& w : workers) {
         WorkerContext* ctx = w->ctx.get();
         ctx->run_soon([ctx, snap] { ctx->apply(snap); });
     }
+    for (const auto& name : removed) {
+        const std::uint32_t slot = slots.at(name);
+        for (auto& w : workers) {
+            WorkerContext* ctx = w->ctx.get();
+            ctx->run_soon([ctx, slot] { ctx->remove_listener(slot); });
+        }
+        spdlog::info("stopped listening: {}", name);
+        bound.erase(name);
+    }
+    for (auto& b : added) {
+        hand_to_workers(b);
+        spdlog::info("listening: {} on {}", b.name, endpoint_text(b.endpoint));
+        bound.erase(b.name);
+        bound.emplace(b.name, std::move(b));
+    }
     spdlog::info("reload: configuration applied");
     events.add("reload", "", "", "configuration applied");
+    return "";
 }
 
 // Stops accepting, lets in-flight requests finish (keep-alive connections close after their
@@ -209,14 +235,8 @@ net::awaitable<void> Server::Impl::drain() {
     const auto limit = config->timeouts.drain;
     spdlog::info("shutting down: draining {} connection(s) for up to {} ms", open_connections(), limit.count());
     for (auto& w : workers) {
-        Worker* wp = w.get();
-        wp->ctx->run_soon([wp] {
-            for (auto& a : wp->acceptors) {
-                asio::error_code ignored;
-                a.close(ignored);
-            }
-            wp->ctx->begin_drain();
-        });
+        WorkerContext* ctx = w->ctx.get();
+        ctx->run_soon([ctx] { ctx->begin_drain(); });
     }
     asio::steady_timer tick(control);
     const auto give_up = SystemClock::instance().now() + limit;
@@ -246,13 +266,15 @@ Server::~Server() {
     if (impl_) impl_->stop_workers();
 }
 
-std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> Server::listening() const { return impl_->bound; }
+std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> Server::listening() const {
+    std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> out;
+    for (const auto& l : impl_->config->listeners) out.emplace_back(l.name, impl_->bound.at(l.name).endpoint);
+    return out;
+}
 
 int Server::run() {
     auto& im = *impl_;
-    for (const auto& [name, ep] : im.bound) {
-        spdlog::info("listening: {} on {}:{}", name, ep.address().to_string(), ep.port());
-    }
+    for (const auto& [name, ep] : listening()) spdlog::info("listening: {} on {}", name, endpoint_text(ep));
     // Signal handlers first: a SIGTERM the instant haven says it is ready must drain, not kill.
     asio::signal_set signals(im.control, SIGINT, SIGTERM, SIGHUP);
     bool stopping = false;
@@ -263,7 +285,7 @@ int Server::run() {
         } else if (!stopping) {
             stopping = true;
             spdlog::info("received {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-            asio::co_spawn(im.control, im.drain(), log_coroutine_exception);
+            asio::co_spawn(im.control, im.drain(), log_exception);
         }
         signals.async_wait(on_signal);
     };

@@ -21,6 +21,7 @@ public:
     // The drain timeout passed: abort whatever is in progress (the session then ends by itself).
     virtual void force_close() = 0;
 
+    std::uint32_t slot = 0; // the listener it came in on (see Snapshot)
     Session* prev = nullptr;
     Session* next = nullptr;
 };

@@ -8,7 +8,10 @@
 namespace haven::proxy {
 
 TcpSession::TcpSession(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener)
-    : w_(w), client_(std::move(sock)), server_(w.io.get_executor()), listener_(listener) {
+    : w_(w), client_(std::move(sock)), server_(w.io.get_executor()), listener_(listener),
+      metrics_(w.snapshot().listeners[listener]->metrics.get()) {
+    metrics_->counters.at(w_.index).connections.inc();
+    slot = listener;
     asio::error_code ec;
     const auto peer = client_.remote_endpoint(ec);
     client_ip_ = ec ? std::string() : net::ip_text(peer);
@@ -83,7 +86,8 @@ net::awaitable<void> TcpSession::run() {
     w_.stats.connections_active.inc();
     const auto start = w_.scheduler.now();
     const std::int64_t start_wall = wall_time_us();
-    const std::uint32_t pool_index = w_.snapshot().routers[listener_].match(http::RequestHead{});
+    const auto& listener = w_.snapshot().listeners[listener_];
+    const std::uint32_t pool_index = listener ? listener->router.match(http::RequestHead{}) : kNoPool;
     net::RelayResult moved;
     upstream::PoolRuntime* pool = pool_index == kNoPool ? nullptr : &w_.pool(pool_index);
     if (pool) pool->hold(); // kept alive across a reload until this connection ends
@@ -121,7 +125,7 @@ net::awaitable<void> TcpSession::run() {
         r.bytes_out = moved.b_to_a;
         r.client.set(client_ip_);
         r.method.set("TCP");
-        r.listener.set(w_.config().listeners[listener_].name);
+        r.listener.set(metrics_->name);
         if (pool) {
             r.pool.set(pool->hosts().name);
             if (host_ < pool->hosts().hosts.size()) r.server.set(pool->hosts().hosts[host_].name);

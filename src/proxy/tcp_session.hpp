@@ -33,6 +33,7 @@ private:
     asio::ip::tcp::socket client_;
     asio::ip::tcp::socket server_;
     std::uint32_t listener_;
+    ListenerMetrics* metrics_;
     std::string client_ip_;
     Deadline deadline_;
     bool timed_out_ = false;

@@ -1,6 +1,9 @@
 #include "proxy/worker_context.hpp"
 
+#include "proxy/acceptor.hpp"
 #include "proxy/request_context.hpp"
+
+#include <asio/co_spawn.hpp>
 #include "proxy/session.hpp"
 
 #include <algorithm>
@@ -74,7 +77,7 @@ WorkerContext::WorkerContext(unsigned idx, std::shared_ptr<const Snapshot> snaps
       shared(sh),
       snapshot_(std::move(snapshot)) {
     for (const auto& set : snapshot_->pools) {
-        pools_.push_back(std::make_unique<upstream::PoolRuntime>(set, deadlines, random));
+        pools_.push_back(std::make_unique<upstream::PoolRuntime>(set, deadlines, random, index));
     }
     date.refresh(wall_time_us());
 }
@@ -98,7 +101,7 @@ void WorkerContext::apply(std::shared_ptr<const Snapshot> snapshot) {
         if (kept) {
             kept->update(set);
         } else {
-            kept = std::make_unique<upstream::PoolRuntime>(set, deadlines, random);
+            kept = std::make_unique<upstream::PoolRuntime>(set, deadlines, random, index);
         }
         next.push_back(std::move(kept));
     }
@@ -146,8 +149,37 @@ bool WorkerContext::evict_idle_session() {
     return true;
 }
 
+void WorkerContext::add_listener(std::uint32_t slot, int fd, bool v6) {
+    auto a = std::make_unique<asio::ip::tcp::acceptor>(io);
+    a->assign(v6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd);
+    auto* raw = a.get();
+    acceptors_[slot] = std::move(a);
+    asio::co_spawn(io, accept_loop(*this, *raw, slot), [](std::exception_ptr) {});
+}
+
+void WorkerContext::remove_listener(std::uint32_t slot) {
+    const auto it = acceptors_.find(slot);
+    if (it != acceptors_.end()) {
+        asio::error_code ignored;
+        it->second->close(ignored);
+        // The accept loop still references the acceptor until its aborted accept completes:
+        // keep the object until shutdown (a handful of bytes per removed listener).
+        closed_acceptors_.push_back(std::move(it->second));
+        acceptors_.erase(it);
+    }
+    for (Session* s = sessions_head_; s;) {
+        Session* next = s->next;
+        if (s->slot == slot) s->on_drain();
+        s = next;
+    }
+}
+
 void WorkerContext::begin_drain() {
     draining_ = true;
+    for (auto& [slot, a] : acceptors_) {
+        asio::error_code ignored;
+        a->close(ignored);
+    }
     for (Session* s = sessions_head_; s;) {
         Session* next = s->next;
         s->on_drain();

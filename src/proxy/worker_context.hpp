@@ -12,10 +12,12 @@
 #include "upstream/pool_manager.hpp"
 
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 
 #include <array>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -75,6 +77,10 @@ public:
     void remove_session(Session* s);
     // Closes the longest-idle client connection of this worker; false if none is idle.
     bool evict_idle_session();
+    // Starts accepting on a listening socket bound by the control thread (adopts the descriptor).
+    void add_listener(std::uint32_t slot, int fd, bool v6);
+    // Stops accepting on a listener; its idle connections close, busy ones after their response.
+    void remove_listener(std::uint32_t slot);
     // Graceful shutdown: idle connections close now, busy ones after their current response.
     void begin_drain();
     bool draining() const { return draining_; }
@@ -112,6 +118,8 @@ private:
     std::shared_ptr<const Snapshot> snapshot_;
     std::vector<std::unique_ptr<upstream::PoolRuntime>> pools_;
     std::vector<std::unique_ptr<upstream::PoolRuntime>> retired_pools_; // removed, still in use
+    std::map<std::uint32_t, std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_; // by listener slot
+    std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> closed_acceptors_;
     Session* sessions_head_ = nullptr; // intrusive list, most recently idle last
     std::size_t session_count_ = 0;
     bool draining_ = false;

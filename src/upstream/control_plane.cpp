@@ -4,9 +4,9 @@
 
 namespace haven::upstream {
 
-ControlPlane::ControlPlane(asio::io_context& io, EventLog& events, Publish publish)
+ControlPlane::ControlPlane(asio::io_context& io, EventLog& events, Publish publish, std::size_t workers)
     : scheduler_(io), random_(FastRandom::from_entropy()), events_(events),
-      env_{io, scheduler_, random_, events_, std::move(publish), {}} {}
+      env_{io, scheduler_, random_, events_, std::move(publish), {}, workers} {}
 
 ControlPlane::~ControlPlane() { stop(); }
 
@@ -14,7 +14,7 @@ void ControlPlane::configure(const config::Config& config) {
     // Resolve everything first, so that a bad address changes nothing.
     for (std::uint32_t i = 0; i < config.pools.size(); ++i) {
         std::string error;
-        if (!describe_pool(config.pools[i], i, error)) throw std::runtime_error(error);
+        if (!describe_pool(config.pools[i], i, env_.workers, error)) throw std::runtime_error(error);
     }
     std::vector<std::unique_ptr<PoolState>> next;
     for (std::uint32_t i = 0; i < config.pools.size(); ++i) {

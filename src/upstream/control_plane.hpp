@@ -19,7 +19,7 @@ class ControlPlane {
 public:
     using Publish = std::function<void(std::shared_ptr<const HostSet>)>;
 
-    ControlPlane(asio::io_context& io, EventLog& events, Publish publish);
+    ControlPlane(asio::io_context& io, EventLog& events, Publish publish, std::size_t workers = 1);
     ~ControlPlane();
 
     // Creates the pools of `config`, or, on reload, updates them: pools matched by name keep their

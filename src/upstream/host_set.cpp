@@ -17,7 +17,8 @@ RetryParams retry_params(const config::Pool& pool) {
     return p;
 }
 
-std::optional<HostSet> describe_pool(const config::Pool& pool, std::uint32_t pool_id, std::string& error) {
+std::optional<HostSet> describe_pool(const config::Pool& pool, std::uint32_t pool_id, std::size_t workers,
+                                     std::string& error) {
     HostSet set;
     set.pool_id = pool_id;
     set.name = pool.name;
@@ -33,7 +34,8 @@ std::optional<HostSet> describe_pool(const config::Pool& pool, std::uint32_t poo
             error = "pool " + pool.name + " server " + s.name + ": " + error;
             return std::nullopt;
         }
-        set.hosts.push_back(HostInfo{s.name, s.address.text, *ep, s.weight, std::make_shared<HostSignals>()});
+        set.hosts.push_back(HostInfo{s.name, s.address.text, *ep, s.weight, std::make_shared<HostSignals>(),
+                                     std::make_shared<HostMetrics>(workers)});
     }
     return set;
 }

@@ -7,6 +7,7 @@
 
 #include "config/schema.hpp"
 #include "upstream/host.hpp"
+#include "upstream/host_metrics.hpp"
 #include "upstream/outlier/detector.hpp"
 #include "upstream/retry/policy.hpp"
 #include "upstream/tiers.hpp"
@@ -28,6 +29,7 @@ struct HostInfo {
     // Where workers count this server's consecutive failures; the same object for as long as the
     // server keeps its name and address (snapshots come and go).
     std::shared_ptr<HostSignals> signals;
+    std::shared_ptr<HostMetrics> metrics; // per-worker request counters, same lifetime as `signals`
 };
 
 struct HostSet {
@@ -50,7 +52,8 @@ struct HostSet {
 
 // The pool's static parts (names, resolved addresses, balancing and retry settings), with no
 // server eligible yet. On failure returns nullopt and sets `error`.
-std::optional<HostSet> describe_pool(const config::Pool& pool, std::uint32_t pool_id, std::string& error);
+std::optional<HostSet> describe_pool(const config::Pool& pool, std::uint32_t pool_id, std::size_t workers,
+                                     std::string& error);
 
 // Retry settings of a pool as the retry stage uses them.
 RetryParams retry_params(const config::Pool& pool);

@@ -2,13 +2,14 @@
 
 namespace haven::upstream {
 
-PoolRuntime::PoolRuntime(std::shared_ptr<const HostSet> set, DeadlineList& deadlines, Random& random)
-    : set_(std::move(set)), deadlines_(deadlines), random_(random) {
+PoolRuntime::PoolRuntime(std::shared_ptr<const HostSet> set, DeadlineList& deadlines, Random& random, std::size_t worker)
+    : set_(std::move(set)), deadlines_(deadlines), random_(random), worker_(worker) {
     active_.assign(set_->hosts.size(), 0);
     for (HostIndex i = 0; i < set_->hosts.size(); ++i) {
         auto* r = new HostRuntime(make_conn_pool());
         r->index = i;
         r->info = &set_->hosts[i];
+        r->metrics = r->info->metrics;
         hosts_.push_back(r);
     }
     lb_ = make_load_balancer(set_->balance, active_, random_);
@@ -49,6 +50,7 @@ void PoolRuntime::update(std::shared_ptr<const HostSet> set) {
         if (!next[i]) next[i] = new HostRuntime(make_conn_pool());
         next[i]->index = i;
         next[i]->info = &h;
+        next[i]->metrics = h.metrics;
         next[i]->conns->set_limits(set_->keepalive.max_idle,
                                    std::chrono::duration_cast<Duration>(set_->keepalive.idle_timeout));
         active[i] = next[i]->active;

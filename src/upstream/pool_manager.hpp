@@ -25,11 +25,13 @@ struct HostRuntime {
     std::uint32_t leases = 0;  // requests holding a pointer to this object
     std::unique_ptr<ConnPool> conns;
     const HostInfo* info = nullptr; // valid while not retired (points into the current snapshot)
+    HostCounters* counters = nullptr; // this worker's slot of the server's metrics
+    std::shared_ptr<HostMetrics> metrics; // keeps `counters` valid after the server left the pool
 };
 
 class PoolRuntime {
 public:
-    PoolRuntime(std::shared_ptr<const HostSet> set, DeadlineList& deadlines, Random& random);
+    PoolRuntime(std::shared_ptr<const HostSet> set, DeadlineList& deadlines, Random& random, std::size_t worker);
     ~PoolRuntime();
     PoolRuntime(const PoolRuntime&) = delete;
     PoolRuntime& operator=(const PoolRuntime&) = delete;
@@ -49,11 +51,15 @@ public:
         ++r->active;
         ++r->leases;
         ++active_[h];
+        r->counters = &r->info->metrics->at(worker_);
+        r->counters->attempts.inc();
+        r->counters->active.inc();
         return r;
     }
     void release(HostRuntime* r) {
         --r->active;
         --r->leases;
+        r->counters->active.dec();
         if (r->index != kNoHost) {
             --active_[r->index];
         } else if (r->leases == 0) {
@@ -82,6 +88,7 @@ private:
     std::vector<HostRuntime*> hosts_; // owned; retired ones are freed by their last release()
     RetryBudget budget_;
     std::uint32_t users_ = 0;
+    std::size_t worker_;
 };
 
 } // namespace haven::upstream

@@ -117,7 +117,7 @@ std::string serving_text(std::int64_t tier, ServingMode mode) {
 PoolState::PoolState(ControlEnv& env, const config::Pool& pool, std::uint32_t pool_id)
     : env_(env), config_(pool), outliers_(outlier_params(pool.outlier_detection), pool.servers.size()) {
     std::string error;
-    auto base = describe_pool(pool, pool_id, error);
+    auto base = describe_pool(pool, pool_id, env_.workers, error);
     if (!base) throw std::runtime_error(error);
     base_ = std::move(*base);
     build_servers(pool, {});
@@ -144,7 +144,8 @@ void PoolState::build_servers(const config::Pool& pool, std::vector<std::unique_
             }
         }
         if (s) {
-            info.signals = s->info.signals; // workers keep counting into the same object
+            info.signals = s->info.signals; // workers keep counting into the same objects
+            info.metrics = s->info.metrics;
             if (cfg.state != s->cfg.state) s->admin = admin_of(cfg.state);
         } else {
             s = std::make_unique<Server>();
@@ -189,7 +190,7 @@ void PoolState::start_checker(Server& s) {
 
 void PoolState::reconfigure(const config::Pool& pool, std::uint32_t pool_id) {
     std::string error;
-    auto base = describe_pool(pool, pool_id, error);
+    auto base = describe_pool(pool, pool_id, env_.workers, error);
     if (!base) throw std::runtime_error(error);
     config_ = pool;
     base_ = std::move(*base);

@@ -36,6 +36,7 @@ struct ControlEnv {
     // Hands a new snapshot of a pool to the workers.
     std::function<void(std::shared_ptr<const HostSet>)> publish;
     ProbeFactory make_probe; // empty: real TCP/HTTP probes on `io`
+    std::size_t workers = 1; // worker threads (per-worker metric slots)
 };
 
 // A server as the admin API and the metrics show it.

@@ -433,6 +433,11 @@ class Haven:
     def url(self, path: str = "/", listener: str | None = None) -> str:
         return f"http://127.0.0.1:{self.port(listener)}{path}"
 
+    def admin_port(self) -> int:
+        """The admin listener's port (logged as `listening: admin on 127.0.0.1:PORT`)."""
+        assert "admin" in self.ports, f"no 'listening: admin' line\n{self.proc.describe()}"
+        return self.ports["admin"]
+
     def request(self, method: str, path: str, body=None, headers=None, listener=None, timeout=10.0) -> "Response":
         return http_request(self.port(listener), method, path, body=body, headers=headers, timeout=timeout)
 

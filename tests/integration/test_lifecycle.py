@@ -542,17 +542,50 @@ def test_invalid_reload_is_refused_and_old_config_keeps_serving(spawn):
     assert haven.port() == port
 
 
-def test_reload_with_changed_listener_is_refused(spawn):
+def test_reload_moves_adds_and_removes_listeners(spawn):
+    """A listener that moves binds its new address and stops accepting on the old one; a new
+    listener starts; a removed one stops; connections already open finish their request."""
     b1, b2 = spawn.backends(2)
     haven = spawn.haven(make_config(pools={"p": [b1.address]}))
-    other = free_port()
-    cfg = make_config(pools={"p": [b2.address]})
-    cfg["listeners"][0]["listen"] = f"127.0.0.1:{other}"
+    old = haven.port()
+    with haven.raw() as kept:
+        kept.send(request_bytes("GET", "/delay?ms=600"))
+        time.sleep(0.1)
+        moved, extra = free_port(), free_port()
+        cfg = make_config(pools={"p": [b2.address]})
+        cfg["listeners"][0]["listen"] = f"127.0.0.1:{moved}"
+        cfg["listeners"].append({"name": "extra", "listen": f"127.0.0.1:{extra}", "mode": "http", "pool": "p"})
+        haven.reload(cfg)
+        wait_until(lambda: re.search(r"reload: configuration applied", haven.log()), scaled(5), what="reload")
+        wait_until(lambda: port_accepts(moved) and port_accepts(extra), scaled(3), what="new listeners")
+        r = kept.read_response(timeout=10)
+        assert r.status == 200, "a request in flight on the old listener completes"
+    wait_until(lambda: not port_accepts(old), scaled(3), what="old address closed")
+    assert http_request(moved, "GET", "/").header("X-Backend") == "b2"
+    assert http_request(extra, "GET", "/").header("X-Backend") == "b2"
+    cfg["listeners"].pop()
     haven.reload(cfg)
-    wait_until(lambda: re.search(r"reload refused", haven.log()), scaled(5), what="reload refusal")
+    wait_until(lambda: not port_accepts(extra), scaled(3), what="removed listener closed")
+    assert http_request(moved, "GET", "/").status == 200
     assert haven.alive()
-    assert haven.get("/").header("X-Backend") == "b1"  # the whole reload was refused, pools too
-    assert not port_accepts(other)
+
+
+def test_reload_with_a_listener_that_cannot_bind_changes_nothing(spawn):
+    b1, b2 = spawn.backends(2)
+    haven = spawn.haven(make_config(pools={"p": [b1.address]}))
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    try:
+        cfg = make_config(pools={"p": [b2.address]})
+        cfg["listeners"].append({"name": "extra", "listen": f"127.0.0.1:{busy.getsockname()[1]}", "mode": "http",
+                                 "pool": "p"})
+        haven.reload(cfg)
+        wait_until(lambda: re.search(r"reload refused: .*extra", haven.log()), scaled(5), what="reload refusal")
+        assert haven.alive()
+        assert haven.get("/").header("X-Backend") == "b1"  # the whole reload was refused, pools too
+    finally:
+        busy.close()
 
 
 def test_many_reloads_under_load(spawn):

@@ -45,7 +45,7 @@ void report_outcome(RequestContext& ctx, const StageResult& result) {
     if (result.kind == StageResult::Kind::Continue) {
         report_attempt(ctx, ctx.resp.status < 500 && ctx.flag != ResponseFlag::UpstreamAborted);
     } else if (result.kind == StageResult::Kind::Fail && is_upstream_failure(result.error.flag)) {
-        report_attempt(ctx, false);
+        report_attempt(ctx, false, result.error.flag);
     }
 }
 
@@ -69,6 +69,20 @@ void settle_upstream(RequestContext& ctx) {
 
 } // namespace
 
+// Listener and route counters, the latency histogram, and what counts against the SLO: a 5xx, or
+// a request that got no answer at all (status 0).
+void count_request(RequestContext& ctx) {
+    auto& w = *ctx.worker;
+    const int cls = ctx.status / 100;
+    const std::size_t index = cls >= 1 && cls <= 5 ? static_cast<std::size_t>(cls) : 0;
+    auto& lc = ctx.session->listener_metrics().counters.at(w.index);
+    lc.responses[index].inc();
+    if (index == 5 || index == 0) lc.errors.inc();
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(w.scheduler.now() - ctx.start);
+    lc.latency.observe_us(static_cast<std::uint64_t>(took.count()));
+    if (ctx.route_metrics) ctx.route_metrics->counters.at(w.index).responses[index].inc();
+}
+
 void classify(RequestContext& ctx, StageResult& result) {
     switch (result.kind) {
     case StageResult::Kind::Continue: break;
@@ -86,6 +100,7 @@ void classify(RequestContext& ctx, StageResult& result) {
     report_outcome(ctx, result);
     settle_upstream(ctx);
     if (ctx.pool) end_attempts(ctx);
+    count_request(ctx);
     auto& stats = ctx.worker->stats;
     stats.requests.inc();
     stats.flags[static_cast<std::size_t>(ctx.flag)].inc();

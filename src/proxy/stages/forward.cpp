@@ -197,7 +197,10 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
                                             !ctx.response_started && stale_retryable(ctx));
             }
             if (st == http::ParseStatus::Complete) {
-                if (ctx.resp.status >= 200) co_return StageResult::next();
+                if (ctx.resp.status >= 200) {
+                    ctx.host_rt->counters->responses[std::min(ctx.resp.status / 100, 5)].inc();
+                    co_return StageResult::next();
+                }
                 if (ctx.resp.status == 101) {
                     co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream, false);
                 }

@@ -22,8 +22,7 @@ void log(RequestContext& ctx) {
     r.method.set(ctx.req.method_text);
     r.path.set(ctx.req.target);
     r.host.set(ctx.req.host);
-    const auto& cfg = w.config();
-    r.listener.set(cfg.listeners[ctx.session->listener()].name);
+    r.listener.set(ctx.session->listener_metrics().name);
     if (ctx.pool) {
         const auto& set = ctx.pool->hosts();
         r.pool.set(set.name);

@@ -31,6 +31,18 @@ std::optional<AttemptFailure> as_attempt_failure(const RequestContext& ctx, Resp
     }
 }
 
+std::optional<upstream::AttemptError> attempt_error(ResponseFlag f) {
+    switch (f) {
+    case ResponseFlag::UpstreamConnectFailure:
+    case ResponseFlag::UpstreamConnectTimeout: return upstream::AttemptError::Connect;
+    case ResponseFlag::UpstreamTimeout: return upstream::AttemptError::Timeout;
+    case ResponseFlag::UpstreamReset:
+    case ResponseFlag::UpstreamAborted: return upstream::AttemptError::Reset;
+    case ResponseFlag::UpstreamProtocolError: return upstream::AttemptError::Protocol;
+    default: return std::nullopt;
+    }
+}
+
 bool body_replayable(const RequestContext& ctx) { return !ctx.body_streamed || ctx.body_copy_valid; }
 
 // Ends the failed attempt: the connection is closed (it may hold half a request or response),
@@ -75,9 +87,10 @@ net::awaitable<bool> try_again(RequestContext& ctx, const AttemptFailure& f) {
 
 // Reports an attempt's outcome to outlier detection: workers count consecutive failures per
 // server; the control thread ejects.
-void report_attempt(RequestContext& ctx, bool success) {
+void report_attempt(RequestContext& ctx, bool success, ResponseFlag why) {
     if (ctx.attempt_reported || !ctx.host_rt || !ctx.host_rt->info) return;
     ctx.attempt_reported = true;
+    if (const auto e = attempt_error(why)) ctx.host_rt->counters->failures[static_cast<std::size_t>(*e)].inc();
     auto& signals = *ctx.host_rt->info->signals;
     if (success) {
         signals.on_success();
@@ -104,7 +117,7 @@ net::awaitable<bool> retry(RequestContext& ctx, const StageResult& failure) {
     }
     const auto f = as_attempt_failure(ctx, failure.error.flag);
     if (!f) co_return false;
-    report_attempt(ctx, false);
+    report_attempt(ctx, false, failure.error.flag);
     co_return co_await try_again(ctx, *f);
 }
 
@@ -112,7 +125,7 @@ net::awaitable<bool> retry_on_status(RequestContext& ctx) {
     const int status = ctx.resp.status;
     if (ctx.session->aborted()) co_return false;
     if (!upstream::status_is_retryable(ctx.pool->hosts().retry, status)) co_return false;
-    report_attempt(ctx, false);
+    report_attempt(ctx, false, ResponseFlag::None);
     co_return co_await try_again(ctx, AttemptFailure{FailureKind::Status, status, true});
 }
 

@@ -9,13 +9,17 @@ namespace haven::proxy::stages {
 //   - CONNECT asks for a tunnel, which a reverse proxy does not offer: 405;
 //   - no route matches: 404.
 StageResult route(RequestContext& ctx) {
+    const auto& listener = ctx.worker->snapshot().listeners[ctx.session->listener()];
+    if (!listener) return StageResult::respond(503, ResponseFlag::Draining); // listener removed by a reload
+    ctx.route_metrics = listener->no_route.get();
     if (ctx.req.expect_other) return StageResult::respond(417, ResponseFlag::BadRequest);
     if (ctx.req.method == http::Method::Connect) return StageResult::respond(405, ResponseFlag::BadRequest);
     auto& w = *ctx.worker;
-    const std::uint32_t pool = w.snapshot().routers[ctx.session->listener()].match(ctx.req);
-    if (pool == kNoPool) return StageResult::respond(404, ResponseFlag::NoRoute);
-    ctx.pool_index = pool;
-    ctx.pool = &w.pool(pool);
+    const Router::Match m = listener->router.route(ctx.req);
+    ctx.route_metrics = m.metrics ? m.metrics : listener->no_route.get();
+    if (m.pool == kNoPool) return StageResult::respond(404, ResponseFlag::NoRoute);
+    ctx.pool_index = m.pool;
+    ctx.pool = &w.pool(m.pool);
     return StageResult::next();
 }
 

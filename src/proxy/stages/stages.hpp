@@ -27,12 +27,15 @@ net::awaitable<bool> retry(RequestContext& ctx, const StageResult& failure);
 // retry.cpp: the same for a response whose status the pool retries on (e.g. 503), before relaying it.
 net::awaitable<bool> retry_on_status(RequestContext& ctx);
 // retry.cpp: an attempt's outcome, for outlier detection (once per attempt).
-void report_attempt(RequestContext& ctx, bool success);
+// `why`: the failure's flag (counted per server by kind), ResponseFlag::None for a 5xx response.
+void report_attempt(RequestContext& ctx, bool success, ResponseFlag why = ResponseFlag::None);
 // retry.cpp: the request counts in its pool's retry budget from route to classify.
 void begin_attempts(RequestContext& ctx);
 void end_attempts(RequestContext& ctx);
 // classify.cpp: settle the outcome — status, flag, counters, server lease, upstream connection.
 void classify(RequestContext& ctx, StageResult& result);
+// classify.cpp: the request's listener/route counters and latency (also for rejected requests).
+void count_request(RequestContext& ctx);
 // log.cpp: the access-log record.
 void log(RequestContext& ctx);
 

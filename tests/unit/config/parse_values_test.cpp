@@ -28,7 +28,9 @@ TEST(ParseDuration, Table) {
         {"", std::nullopt},     {"2", std::nullopt},    {"s", std::nullopt},
         {"-1s", std::nullopt},  {"+1s", std::nullopt},  {"1 s", std::nullopt},
         {" 1s", std::nullopt},  {"1S", std::nullopt},   {"1sec", std::nullopt},
-        {"1d", std::nullopt},   {"1us", std::nullopt},  {".5s", std::nullopt},
+        {"1d", 86'400'000},     {"1us", std::nullopt},  {".5s", std::nullopt},
+        {"90d", 90LL * 86'400'000}, {"365d", 8760LL * 3'600'000}, {"1.5d", 129'600'000},
+        {"366d", std::nullopt}, {"1D", std::nullopt},   {"1dd", std::nullopt},
         {"1.s", std::nullopt},  {"1..5s", std::nullopt}, {"1.2.3s", std::nullopt},
         {"1e3ms", std::nullopt}, {"0x10s", std::nullopt}, {"1.5ms", std::nullopt},
         {"0.0001s", std::nullopt}, {"8761h", std::nullopt},
@@ -224,6 +226,8 @@ TEST(DurationText, LargestUnitThatDivides) {
     EXPECT_EQ(rules::duration_text(milliseconds(90'000)), "90s");
     EXPECT_EQ(rules::duration_text(milliseconds(300'000)), "5m");
     EXPECT_EQ(rules::duration_text(milliseconds(7'200'000)), "2h");
+    EXPECT_EQ(rules::duration_text(milliseconds(30LL * 86'400'000)), "30d");
+    EXPECT_EQ(rules::duration_text(milliseconds(36LL * 3'600'000)), "36h");
 }
 
 TEST(ConfigErrorText, WithAndWithoutPosition) {

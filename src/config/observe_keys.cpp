@@ -3,6 +3,8 @@
 // which holds configs built in code to the same rules — does not report it a second time.
 #include "config/observe_keys.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -65,8 +67,19 @@ void slo_key(Reader& r, std::string_view key, const Field& f, Slo& slo) {
 }
 
 // The file's content without leading and trailing whitespace (a trailing newline above all).
-// Rules: readable; at most kMaxTokenFileBytes; not blank; one line (no control characters).
+// Rules: a regular file (opening a FIFO or /dev/stdin would block the load; symbolic links, as
+// mounted secrets use, are followed); readable; at most kMaxTokenFileBytes; not blank; one line.
 std::optional<std::string> read_token_file(Reader& r, const Field& f, const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        r.error(f, "cannot read " + rules::quote(path) + ": " + std::strerror(errno));
+        return std::nullopt;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        r.error(f, rules::quote(path) +
+                       " is not a regular file; it should hold the admin API token");
+        return std::nullopt;
+    }
     std::FILE* file = std::fopen(path.c_str(), "rb");
     if (file == nullptr) {
         r.error(f, "cannot read " + rules::quote(path) + ": " + std::strerror(errno));

@@ -1,5 +1,7 @@
 #include "proxy/server.hpp"
 
+#include "proxy/server_impl.hpp"
+
 #include "config/yaml_loader.hpp"
 #include "net/address.hpp"
 #include "net/io.hpp"
@@ -39,65 +41,25 @@ bool same_listener(const config::Listener& a, const config::Listener& b) {
 
 } // namespace
 
-// A listener's sockets, one per worker, bound on the control thread.
-struct BoundListener {
-    std::string name;
-    config::Listener config;
-    asio::ip::tcp::endpoint endpoint; // the real one (port resolved when the config says 0)
-    std::vector<int> fds;             // handed to the workers, which own them from then on
-};
-
-struct Server::Impl {
-    struct Worker {
-        std::unique_ptr<WorkerContext> ctx;
-        std::thread thread;
-    };
-
-    std::shared_ptr<const config::Config> config;
-    std::shared_ptr<const Snapshot> snapshot;
-    asio::io_context control;
-    EventLog events;
-    unsigned threads;
-    MetricsStore metrics;
-    upstream::ControlPlane control_plane;
-    WorkerShared shared;
-    std::unique_ptr<AccessLogWriter> access_log;
-    std::vector<std::unique_ptr<Worker>> workers;
-    std::map<std::string, std::uint32_t> slots; // listener name -> slot, for the process's life
-    std::map<std::string, BoundListener> bound; // by listener name
-    bool started = false;
-
-    explicit Impl(std::shared_ptr<const config::Config> cfg);
-    static unsigned thread_count(const config::Config& c) {
-        return c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency());
-    }
-    void publish(std::shared_ptr<const upstream::HostSet> set);
-    BoundListener bind(const config::Listener& l);
-    void hand_to_workers(const BoundListener& b);
-    void start_workers();
-    std::string reload();
-    net::awaitable<void> drain();
-    void stop_workers();
-    std::uint64_t open_connections() const;
-};
-
-Server::Impl::Impl(std::shared_ptr<const config::Config> cfg)
-    : config(std::move(cfg)), threads(thread_count(*config)), metrics(threads),
-      control_plane(control, events, [this](auto set) { publish(std::move(set)); }, threads) {
-    control_plane.configure(*config);
-    for (const auto& l : config->listeners) slots.emplace(l.name, static_cast<std::uint32_t>(slots.size()));
-    snapshot = Snapshot::build(config, control_plane.snapshots(), slots, metrics);
-    if (config->access_log.enabled) access_log = std::make_unique<AccessLogWriter>(config->access_log.path, threads);
+Server::Impl::Impl(std::shared_ptr<const config::Config> c)
+    : cfg(std::move(c)), threads(thread_count(*cfg)), metrics(threads),
+      plane(control, event_log, [this](auto set) { publish(std::move(set)); }, threads) {
+    plane.configure(*cfg);
+    for (const auto& l : cfg->listeners) slots.emplace(l.name, static_cast<std::uint32_t>(slots.size()));
+    snapshot = Snapshot::build(cfg, plane.snapshots(), slots, metrics);
+    if (cfg->access_log.enabled) access_log = std::make_unique<AccessLogWriter>(cfg->access_log.path, threads);
     for (unsigned i = 0; i < threads; ++i) {
         auto w = std::make_unique<Worker>();
         w->ctx = std::make_unique<WorkerContext>(i, snapshot, shared, access_log ? &access_log->ring(i) : nullptr);
         workers.push_back(std::move(w));
     }
-    for (const auto& l : config->listeners) {
+    for (const auto& l : cfg->listeners) {
         auto b = bind(l);
         hand_to_workers(b); // workers are not running yet: adopting the sockets here is safe
         bound.emplace(l.name, std::move(b));
     }
+    update_slo_targets();
+    start_admin();
 }
 
 // A pool's new state goes to every worker (on its own thread, at its next tick).
@@ -139,7 +101,9 @@ void Server::Impl::start_workers() {
     for (auto& wp : workers) {
         WorkerContext& ctx = *wp->ctx;
         ctx.deadlines.start([&ctx](TimePoint) {
-            ctx.date.refresh(wall_time_us());
+            const auto now = wall_time_us();
+            ctx.heartbeat_us.store(now, std::memory_order_relaxed);
+            ctx.date.refresh(now);
             ctx.run_mailbox();
         });
         wp->thread = std::thread([&ctx] {
@@ -164,21 +128,24 @@ std::uint64_t Server::Impl::open_connections() const {
 // Reloads the file. Nothing changes unless everything can: the new config must load, every new
 // listener must bind, every server address must resolve. Returns "" on success, else the reason.
 std::string Server::Impl::reload() {
-    spdlog::info("reload: reading {}", config->source);
-    auto result = config::load_file(config->source);
+    spdlog::info("reload: reading {}", cfg->source);
+    auto result = config::load_file(cfg->source);
     if (!result.config) {
         std::string why = result.errors.empty() ? "invalid configuration" : result.errors.front().to_string();
         for (const auto& e : result.errors) spdlog::error("reload refused: {}", e.to_string());
-        events.add("reload_failed", "", "", why);
+        event_log.add("reload_failed", "", "", why);
         return why;
     }
     auto next = std::make_shared<const config::Config>(std::move(*result.config));
     const auto refuse = [&](const std::string& why) {
         spdlog::error("reload refused: {}", why);
-        events.add("reload_failed", "", "", why);
+        event_log.add("reload_failed", "", "", why);
         return why;
     };
     if (thread_count(*next) != threads) return refuse("threads changed; restart haven to apply that");
+    if (!cfg->admin != !next->admin || (cfg->admin && next->admin->listen.text != cfg->admin->listen.text)) {
+        return refuse("admin listener added, removed or moved; restart haven to apply that");
+    }
     // Listeners to add (new name, or an existing name on a new address or mode) and to remove.
     std::vector<BoundListener> added;
     std::vector<std::string> removed;
@@ -196,15 +163,17 @@ std::string Server::Impl::reload() {
             const auto it = bound.find(l.name);
             if (it == bound.end() || !same_listener(l, it->second.config)) added.push_back(bind(l));
         }
-        control_plane.configure(*next);
+        plane.configure(*next);
     } catch (const std::exception& e) {
         for (auto& b : added) net::close_fds(b.fds);
         return refuse(e.what());
     }
     for (const auto& b : added) slots.emplace(b.name, static_cast<std::uint32_t>(slots.size()));
-    auto snap = Snapshot::build(next, control_plane.snapshots(), slots, metrics);
-    config = next;
+    auto snap = Snapshot::build(next, plane.snapshots(), slots, metrics);
+    cfg = next;
     snapshot = snap;
+    update_slo_targets();
+    if (api) api->set_token(cfg->admin->token);
     for (auto& w : workers) {
         WorkerContext* ctx = w->ctx.get();
         ctx->run_soon([ctx, snap] { ctx->apply(snap); });
@@ -225,14 +194,14 @@ std::string Server::Impl::reload() {
         bound.emplace(b.name, std::move(b));
     }
     spdlog::info("reload: configuration applied");
-    events.add("reload", "", "", "configuration applied");
+    event_log.add("reload", "", "", "configuration applied");
     return "";
 }
 
 // Stops accepting, lets in-flight requests finish (keep-alive connections close after their
 // current response), and gives up after timeouts.drain.
 net::awaitable<void> Server::Impl::drain() {
-    const auto limit = config->timeouts.drain;
+    const auto limit = cfg->timeouts.drain;
     spdlog::info("shutting down: draining {} connection(s) for up to {} ms", open_connections(), limit.count());
     for (auto& w : workers) {
         WorkerContext* ctx = w->ctx.get();
@@ -245,7 +214,9 @@ net::awaitable<void> Server::Impl::drain() {
         co_await tick.async_wait(net::use_nothrow);
     }
     if (const auto left = open_connections()) spdlog::warn("drain timeout: closing {} connection(s)", left);
-    control_plane.stop();
+    if (admin_http) admin_http->stop();
+    if (sampler) sampler->cancel();
+    plane.stop();
     stop_workers();
     control.stop();
 }
@@ -268,13 +239,17 @@ Server::~Server() {
 
 std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> Server::listening() const {
     std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> out;
-    for (const auto& l : impl_->config->listeners) out.emplace_back(l.name, impl_->bound.at(l.name).endpoint);
+    for (const auto& l : impl_->cfg->listeners) out.emplace_back(l.name, impl_->bound.at(l.name).endpoint);
     return out;
 }
 
 int Server::run() {
     auto& im = *impl_;
     for (const auto& [name, ep] : listening()) spdlog::info("listening: {} on {}", name, endpoint_text(ep));
+    if (im.admin_http) spdlog::info("listening: admin on {}", endpoint_text(im.admin_endpoint));
+    im.started_at = im.plane.scheduler().now();
+    im.sampler = std::make_unique<asio::steady_timer>(im.control);
+    im.sample_traffic();
     // Signal handlers first: a SIGTERM the instant haven says it is ready must drain, not kill.
     asio::signal_set signals(im.control, SIGINT, SIGTERM, SIGHUP);
     bool stopping = false;
@@ -291,7 +266,7 @@ int Server::run() {
     };
     signals.async_wait(on_signal);
     im.start_workers();
-    im.control_plane.start();
+    im.plane.start();
     spdlog::info("haven ready: {} worker thread(s)", im.workers.size());
     im.control.run();
     spdlog::info("stopped");

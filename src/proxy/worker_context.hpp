@@ -113,6 +113,8 @@ public:
     RequestIdGenerator request_ids;
     AccessLogRing* access_log;
     WorkerShared& shared;
+    // Wall time of the last tick (deep health: a worker whose loop is stuck stops updating it).
+    std::atomic<std::int64_t> heartbeat_us{0};
 
 private:
     std::shared_ptr<const Snapshot> snapshot_;

@@ -20,6 +20,8 @@ struct PoolState::Server {
     std::int64_t last_check_time_us = 0;
     std::uint64_t checks = 0;
     std::uint64_t check_failures = 0;
+    std::uint64_t ejections_total = 0;
+    bool changed_once = false; // health changed at least once since the server was added
 };
 
 namespace {
@@ -217,6 +219,7 @@ void PoolState::on_report(Server& s, const HealthReport& r) {
     while (h < servers_.size() && servers_[h].get() != &s) ++h;
     bool changed = false;
     if (r.transition == HealthTransition::Changed) {
+        s.changed_once = true;
         s.health = r.status;
         if (r.status == HealthStatus::Up) s.up_since = r.at;
         env_.events.add(r.status == HealthStatus::Up ? "server_up" : "server_down", config_.name, s.cfg.name,
@@ -240,6 +243,7 @@ void PoolState::tick(TimePoint now) {
         signals.consecutive_failures.store(0, std::memory_order_relaxed);
         const auto decision = outliers_.on_failures(h, now);
         if (decision == EjectDecision::Ejected) {
+            ++servers_[h]->ejections_total;
             env_.events.add("ejected", config_.name, servers_[h]->cfg.name,
                             fmt::format("{} consecutive failures; ejected for {:.0f}s", failures,
                                         to_seconds(outliers_.ejected_until(h) - now)));
@@ -285,9 +289,9 @@ void PoolState::republish(TimePoint now) {
     ramping_ = false;
     for (const auto& s : servers_) ramping_ = ramping_ || (ramp > Duration::zero() && s->up_since + ramp > now);
 
-    // Tier changes while the first round of checks is still coming in, or before the pool ever
-    // served, are start-up, not failover.
-    if (ever_served_ && first_round_done() && (serving.tier != tier_ || serving.mode != mode_)) {
+    // Tier changes while servers are still leaving their initial state (start-up, or servers a
+    // reload added), or before the pool ever served, are not failovers.
+    if (ever_served_ && settled() && (serving.tier != tier_ || serving.mode != mode_)) {
         ++failovers_;
         env_.events.add("failover", config_.name, "",
                         serving_text(tier_, mode_) + " -> " + serving_text(serving.tier, serving.mode));
@@ -356,12 +360,24 @@ std::vector<ServerStatus> PoolState::status() const {
         st.checks = s.checks;
         st.check_failures = s.check_failures;
         st.ejections = outliers_.ejection_count(h);
+        st.ejections_total = s.ejections_total;
         if (current_) {
             for (const auto& e : current_->eligible) st.serving = st.serving || e.host == h;
         }
         out.push_back(std::move(st));
     }
     return out;
+}
+
+// Every checked server has changed state once, or had enough results (max(rise, fall)) to show
+// that its initial state was right.
+bool PoolState::settled() const {
+    if (!config_.health_check) return true;
+    const auto enough = std::max(config_.health_check->rise, config_.health_check->fall);
+    for (const auto& s : servers_) {
+        if (s->checker && !s->changed_once && s->checks < enough) return false;
+    }
+    return true;
 }
 
 bool PoolState::first_round_done() const {

@@ -56,7 +56,8 @@ struct ServerStatus {
     std::int64_t last_check_time_us = 0;
     std::uint64_t checks = 0;
     std::uint64_t check_failures = 0;
-    std::uint32_t ejections = 0;
+    std::uint32_t ejections = 0;       // current (decaying) ejection count
+    std::uint64_t ejections_total = 0; // ever
 };
 
 class PoolState {
@@ -84,6 +85,7 @@ public:
     std::vector<ServerStatus> status() const;
     // True once every checked server has had at least one result (or none is checked).
     bool first_round_done() const;
+    bool settled() const;
     std::uint64_t failovers() const { return failovers_; }
 
 private:

@@ -522,6 +522,73 @@ const BadCase kCases[] = {
      "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
      "pools: [ { name: web, on_all_down: panic, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
      2, 36, "pools[0].on_all_down: unknown value \"panic\" (expected one of: fail, try_all)"},
+    {"slo window 10m",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "slo: { window: 10m }\n",
+     3, 16, "slo.window: must be from 1h to 90d, got \"10m\""},
+    {"listener slo window 91d",
+     "listeners:\n"
+     "  - name: web\n"
+     "    listen: 127.0.0.1:8080\n"
+     "    pool: web\n"
+     "    slo:\n"
+     "      window: 91d\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     6, 15, "listeners[0].slo.window: must be from 1h to 90d, got \"91d\""},
+    {"slo availability 0%",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "slo: { availability: 0% }\n",
+     3, 22, "slo.availability: must be more than 0% (e.g. 99.95%)"},
+    {"slo availability as a bare percentage",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "slo: { availability: 99.95 }\n",
+     3, 22, "slo.availability: a bare number is a fraction of 1, so \"99.95\" would be 9995%; "
+            "write 99.95% (or 0.9995)"},
+    {"slo availability above 100%",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "slo: { availability: 100.01% }\n",
+     3, 22, "slo.availability: expected a percentage from 0% to 100% or a fraction from 0 to 1"},
+    {"slo error_rate 100%",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "slo: { error_rate: 100% }\n",
+     3, 20, "slo.error_rate: must be less than 100%"},
+    {"slo latency without unit",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "slo: { latency_p99: 500 }\n",
+     3, 21, "slo.latency_p99: invalid duration \"500\""},
+    {"unknown slo key",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "slo: { availabilty: 99.9% }\n",
+     3, 8, "slo: unknown key \"availabilty\" (did you mean \"availability\"?)"},
+    {"admin listen is a data listener's address",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "admin:\n"
+     "  listen: 127.0.0.1:8080\n",
+     4, 3, "admin.listen: 127.0.0.1:8080 is also the address of listener \"web\""},
+    {"admin without listen",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "admin: {}\n",
+     3, 8, "admin: missing \"listen\""},
+    {"admin listen without port",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "admin: { listen: 127.0.0.1 }\n",
+     3, 18, "admin.listen: invalid address \"127.0.0.1\""},
+    {"admin token_file that does not exist",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+     "admin: { listen: 127.0.0.1:9000, token_file: /nonexistent/haven-token }\n",
+     3, 46, "admin.token_file: cannot read \"/nonexistent/haven-token\": No such file or "
+            "directory"},
     {"key that is not a string",
      "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
      "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"

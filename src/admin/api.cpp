@@ -1,0 +1,153 @@
+#include "admin/api.hpp"
+
+#include "admin/assets.hpp"
+
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+
+#include <charconv>
+
+namespace haven::admin {
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+    std::vector<std::string> parts;
+    std::size_t pos = 0;
+    while (pos < path.size()) {
+        const auto slash = path.find('/', pos);
+        const auto end = slash == std::string::npos ? path.size() : slash;
+        if (end > pos) parts.push_back(path.substr(pos, end - pos));
+        pos = end + 1;
+    }
+    return parts;
+}
+
+bool is_write(const std::string& method) { return method != "GET"; }
+
+std::optional<std::uint32_t> parse_weight(const Request& r) {
+    std::string text = r.param("value");
+    if (text.empty() && !r.body.empty()) {
+        const auto j = nlohmann::json::parse(r.body, nullptr, false);
+        if (j.is_discarded() || !j.is_object() || !j.contains("weight") || !j["weight"].is_number_unsigned()) {
+            return std::nullopt;
+        }
+        const auto w = j["weight"].get<std::uint64_t>();
+        return w <= 256 ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(w)) : std::nullopt;
+    }
+    std::uint32_t w = 0;
+    const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), w);
+    if (ec != std::errc() || p != text.data() + text.size() || text.empty() || w > 256) return std::nullopt;
+    return w;
+}
+
+Response health(AdminModel& m, bool deep) {
+    if (!deep) return Response::text(200, "ok\n");
+    nlohmann::json checks = nlohmann::json::object();
+    bool ok = true;
+    for (const auto& c : m.deep_health()) {
+        checks[c.name] = {{"ok", c.ok}, {"detail", c.detail}};
+        ok = ok && c.ok;
+    }
+    return Response::json(ok ? 200 : 503, nlohmann::json{{"status", ok ? "ok" : "failing"}, {"checks", checks}}.dump(2) + "\n");
+}
+
+} // namespace
+
+// Rules, in order:
+//   - a write (any method but GET/HEAD) needs the token when one is configured: 401 otherwise;
+//   - a read from a non-loopback client needs the token when one is configured;
+//   - unknown paths are 404, known paths with the wrong method 405.
+Response Api::handle(const Request& r) {
+    const bool loopback = r.peer.is_loopback() ||
+                          (r.peer.is_v6() && r.peer.to_v6().is_v4_mapped() &&
+                           asio::ip::make_address_v4(asio::ip::v4_mapped, r.peer.to_v6()).is_loopback());
+    if (!token_.empty() && (is_write(r.method) || !loopback) && !token_ok(r)) {
+        Response resp = Response::error(401, "a valid bearer token is required (Authorization: Bearer <token>)");
+        resp.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return resp;
+    }
+    const auto parts = split_path(r.path);
+    if (!parts.empty() && parts[0] == "api") return route_api(r, parts);
+    if (r.method != "GET") return Response::error(405, "method not allowed: " + r.method + " " + r.path);
+    if (r.path == "/metrics") {
+        metrics::Exposition e;
+        model_.collect(e);
+        return Response::text(200, e.str(), "text/plain; version=0.0.4; charset=utf-8");
+    }
+    if (r.path == "/health") return health(model_, r.param("deep") == "1" || r.param("deep") == "true");
+    if (r.path == "/ready") {
+        const bool ready = model_.ready();
+        return Response::json(ready ? 200 : 503, nlohmann::json{{"ready", ready}}.dump() + "\n");
+    }
+    std::string_view type;
+    const auto body = dashboard_asset(r.path == "/" ? "/index.html" : r.path, type);
+    if (!body.empty()) return Response::text(200, std::string(body), std::string(type));
+    return Response::error(404, "no such path: " + r.path);
+}
+
+Response Api::route_api(const Request& r, const std::vector<std::string>& parts) {
+    const std::string& what = parts.size() > 1 ? parts[1] : "";
+    if (parts.size() == 6 && what == "pools" && parts[3] == "servers") {
+        if (r.method != "POST" && r.method != "PUT") return Response::error(405, "use POST for " + r.path);
+        return server_action(r, parts[2], parts[4], parts[5]);
+    }
+    if (what == "reload" && parts.size() == 2) {
+        if (r.method != "POST") return Response::error(405, "use POST /api/reload");
+        const std::string why = model_.reload();
+        if (!why.empty()) return Response::error(422, "reload refused: " + why);
+        return Response::json(200, nlohmann::json{{"reloaded", true}}.dump() + "\n");
+    }
+    if (r.method != "GET") return Response::error(405, "method not allowed: " + r.method + " " + r.path);
+    if (what == "status" && parts.size() == 2) return Response::json(200, status_json(model_));
+    if (what == "pools" && parts.size() <= 3) {
+        bool found = true;
+        std::string body = pools_json(model_, parts.size() == 3 ? parts[2] : "", found);
+        if (!found) return Response::error(404, "no pool named \"" + parts[2] + "\"");
+        return Response::json(200, std::move(body));
+    }
+    if (what == "events" && parts.size() == 2) {
+        std::uint64_t since = 0;
+        const std::string s = r.param("since");
+        const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), since);
+        if (!s.empty() && (ec != std::errc() || p != s.data() + s.size())) {
+            return Response::error(400, "since must be an event sequence number, got \"" + s + "\"");
+        }
+        return Response::json(200, events_json(model_, since));
+    }
+    if (what == "config" && parts.size() == 2) return Response::json(200, config_json(*model_.config()));
+    if (what == "slo" && parts.size() == 2) return Response::json(200, slo_json(model_));
+    return Response::error(404, "no such API path: " + r.path);
+}
+
+Response Api::server_action(const Request& r, const std::string& pool, const std::string& server,
+                            const std::string& action) {
+    auto* p = model_.control_plane().pool(pool);
+    if (!p) return Response::error(404, "no pool named \"" + pool + "\"");
+    bool ok = false;
+    const std::string why = "admin api from " + r.peer.to_string();
+    if (action == "drain") {
+        ok = p->set_admin(server, upstream::AdminState::Drain, why);
+    } else if (action == "enable") {
+        ok = p->set_admin(server, upstream::AdminState::Ready, why);
+    } else if (action == "maint" || action == "disable") {
+        ok = p->set_admin(server, upstream::AdminState::Maint, why);
+    } else if (action == "weight") {
+        const auto w = parse_weight(r);
+        if (!w) return Response::error(400, "weight must be an integer from 0 to 256 (?value=N or {\"weight\": N})");
+        ok = p->set_weight(server, *w);
+    } else {
+        return Response::error(404, "no action \"" + action + "\" (use drain, enable, maint or weight)");
+    }
+    if (!ok) return Response::error(404, "pool \"" + pool + "\" has no server named \"" + server + "\"");
+    bool found = true;
+    return Response::json(200, pools_json(model_, pool, found));
+}
+
+bool Api::token_ok(const Request& r) const {
+    const std::string auth = r.header("authorization");
+    const std::string prefix = "Bearer ";
+    if (auth.size() != prefix.size() + token_.size() || auth.compare(0, prefix.size(), prefix) != 0) return false;
+    return CRYPTO_memcmp(auth.data() + prefix.size(), token_.data(), token_.size()) == 0;
+}
+
+} // namespace haven::admin

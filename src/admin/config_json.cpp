@@ -1,0 +1,162 @@
+// The effective configuration as JSON, for GET /api/config and `haven ctl config`: every key with
+// the value in force (defaults included), durations in milliseconds, the admin token redacted.
+#include "admin/api.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace haven::admin {
+namespace {
+
+using nlohmann::json;
+
+std::int64_t ms(config::Duration d) { return d.count(); }
+
+const char* balance_name(config::Balance b) {
+    switch (b) {
+    case config::Balance::RoundRobin: return "roundrobin";
+    case config::Balance::LeastConn: return "leastconn";
+    case config::Balance::Random2: return "random2";
+    case config::Balance::Hash: return "hash";
+    }
+    return "?";
+}
+
+std::string hash_on(const config::HashKey& k) {
+    switch (k.on) {
+    case config::HashOn::Source: return "source";
+    case config::HashOn::Path: return "path";
+    case config::HashOn::Header: return "header:" + k.name;
+    case config::HashOn::Cookie: return "cookie:" + k.name;
+    }
+    return "?";
+}
+
+const char* state_name(config::AdminState s) {
+    switch (s) {
+    case config::AdminState::Ready: return "ready";
+    case config::AdminState::Drain: return "drain";
+    case config::AdminState::Maint: return "maint";
+    }
+    return "?";
+}
+
+json statuses(const std::vector<std::pair<int, int>>& ranges) {
+    json out = json::array();
+    for (const auto& [lo, hi] : ranges) out.push_back(lo == hi ? json(lo) : json(std::to_string(lo) + "-" + std::to_string(hi)));
+    return out;
+}
+
+json health_check(const config::HealthCheck& h) {
+    json j = {{"interval_ms", ms(h.interval)}, {"timeout_ms", ms(h.timeout)},   {"fast_interval_ms", ms(h.fast_interval)},
+              {"down_interval_ms", ms(h.down_interval)}, {"rise", h.rise},    {"fall", h.fall},
+              {"jitter", h.jitter},                       {"initial", h.initial_up ? "up" : "down"}, {"port", h.port}};
+    if (h.kind == config::HealthCheck::Kind::Tcp) {
+        j["tcp"] = json::object();
+    } else {
+        j["http"] = {{"method", h.method}, {"path", h.path}, {"host", h.host}, {"expect_status", statuses(h.expect_status)},
+                     {"expect_body", h.expect_body}};
+    }
+    return j;
+}
+
+json server(const config::Server& s) {
+    json j = {{"name", s.name},         {"address", s.address.text}, {"weight", s.weight},
+              {"backup", s.backup},     {"priority", s.tier()},      {"state", state_name(s.state)}};
+    if (s.health_check) {
+        const auto& o = *s.health_check;
+        json hc = json::object();
+        if (o.path) hc["path"] = *o.path;
+        if (o.host) hc["host"] = *o.host;
+        if (o.port) hc["port"] = *o.port;
+        if (o.expect_body) hc["expect_body"] = *o.expect_body;
+        if (o.expect_status) hc["expect_status"] = statuses(*o.expect_status);
+        j["health_check"] = hc;
+    }
+    return j;
+}
+
+json pool(const config::Pool& p) {
+    json servers = json::array();
+    for (const auto& s : p.servers) servers.push_back(server(s));
+    json j = {{"name", p.name},
+              {"balance", balance_name(p.balance)},
+              {"hash_on", hash_on(p.hash_on)},
+              {"servers", servers},
+              {"keepalive", {{"max_idle", p.keepalive.max_idle}, {"idle_timeout_ms", ms(p.keepalive.idle_timeout)}}},
+              {"outlier_detection",
+               {{"consecutive_failures", p.outlier_detection.consecutive_failures},
+                {"base_ejection_ms", ms(p.outlier_detection.base_ejection)},
+                {"max_ejection_ms", ms(p.outlier_detection.max_ejection)},
+                {"max_ejected_percent", p.outlier_detection.max_ejected_percent}}},
+              {"min_healthy", p.min_healthy},
+              {"all_backups", p.all_backups},
+              {"on_all_down", p.on_all_down == config::OnAllDown::TryAll ? "try_all" : "fail"},
+              {"slow_start_ms", ms(p.slow_start)},
+              {"retries", p.retries},
+              {"retry_on", p.retry_on},
+              {"per_try_timeout_ms", ms(p.per_try_timeout)},
+              {"retry_non_idempotent", p.retry_non_idempotent},
+              {"retry_buffer", p.retry_buffer},
+              {"max_retry_ratio", p.max_retry_ratio},
+              {"retry_backoff_ms", ms(p.retry_backoff)}};
+    if (p.health_check) j["health_check"] = health_check(*p.health_check);
+    return j;
+}
+
+json slo(const config::Slo& s) {
+    return {{"availability", s.availability}, {"latency_p99_ms", ms(s.latency_p99)}, {"error_rate", s.error_rate},
+            {"window_ms", ms(s.window)}};
+}
+
+json listener(const config::Listener& l) {
+    json routes = json::array();
+    for (const auto& r : l.routes) {
+        json m = nullptr;
+        if (r.match) {
+            m = json::object();
+            if (r.match->host) m["host"] = *r.match->host;
+            if (r.match->path_prefix) m["path_prefix"] = *r.match->path_prefix;
+            if (r.match->path) m["path"] = *r.match->path;
+            if (!r.match->methods.empty()) m["methods"] = r.match->methods;
+        }
+        routes.push_back({{"match", m}, {"pool", r.pool}});
+    }
+    json j = {{"name", l.name}, {"listen", l.listen.text}, {"mode", l.mode == config::ListenerMode::Http ? "http" : "tcp"},
+              {"routes", routes}, {"pool", l.pool}};
+    if (l.slo) j["slo"] = slo(*l.slo);
+    return j;
+}
+
+} // namespace
+
+std::string config_json(const config::Config& c) {
+    json listeners = json::array();
+    for (const auto& l : c.listeners) listeners.push_back(listener(l));
+    json pools = json::array();
+    for (const auto& p : c.pools) pools.push_back(pool(p));
+    json j = {{"source", c.source},
+              {"threads", c.threads},
+              {"listeners", listeners},
+              {"pools", pools},
+              {"timeouts",
+               {{"connect_ms", ms(c.timeouts.connect)},
+                {"request_headers_ms", ms(c.timeouts.request_headers)},
+                {"client_idle_ms", ms(c.timeouts.client_idle)},
+                {"server_ms", ms(c.timeouts.server)},
+                {"drain_ms", ms(c.timeouts.drain)}}},
+              {"limits",
+               {{"max_header_bytes", c.limits.max_header_bytes},
+                {"max_headers", c.limits.max_headers},
+                {"max_request_line", c.limits.max_request_line},
+                {"max_connections", c.limits.max_connections}}},
+              {"access_log", {{"enabled", c.access_log.enabled}, {"path", c.access_log.path}}},
+              {"slo", slo(c.slo)}};
+    if (c.admin) {
+        j["admin"] = {{"listen", c.admin->listen.text},
+                      {"token_file", c.admin->token_file},
+                      {"token", c.admin->token.empty() ? "" : "(redacted)"}};
+    }
+    return j.dump(2) + "\n";
+}
+
+} // namespace haven::admin

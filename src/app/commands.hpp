@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -34,6 +35,15 @@ struct BackendOptions {
 };
 void add_backend_flags(CLI::App& cmd, BackendOptions& o);
 int run_backend(const BackendOptions& o);
+
+struct CtlOptions {
+    std::string admin;       // host:port
+    std::string config;      // read admin.listen (and the token) from this config instead
+    std::string token_file;
+    bool json = false;
+    std::vector<std::string> command;
+};
+int run_ctl(const CtlOptions& o);
 
 // `haven sla 99.95`: prints the allowed downtime table; 2 if the target is not a percentage in
 // (0, 100].

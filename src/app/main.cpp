@@ -42,6 +42,17 @@ int main(int argc, char** argv) {
     sla_cmd->add_option("target", sla_target, "Availability in percent, e.g. 99.95 or 99.95%")
         ->required();
 
+    haven::app::CtlOptions ctl;
+    auto* ctl_cmd = app.add_subcommand("ctl", "Talk to a running haven's admin API (see docs/admin.md)");
+    ctl_cmd->add_option("-a,--admin", ctl.admin, "Admin listener host:port (default: from --config, else 127.0.0.1:9000)");
+    ctl_cmd->add_option("-c,--config", ctl.config, "Read the admin address and token from this configuration");
+    ctl_cmd->add_option("--token-file", ctl.token_file, "File holding the admin bearer token (or set HAVEN_ADMIN_TOKEN)");
+    ctl_cmd->add_flag("--json", ctl.json, "Print the API's JSON instead of a table");
+    ctl_cmd->add_option("command", ctl.command,
+                        "status | pools | pool NAME | drain|enable|maint POOL SERVER | weight POOL SERVER N | "
+                        "events [SINCE] | reload | config | slo | ready | health [deep]")
+        ->required();
+
     auto* version_cmd = app.add_subcommand("version", "Print the version");
 
     try {
@@ -60,6 +71,7 @@ int main(int argc, char** argv) {
     if (*demo_cmd) return haven::app::run_demo(demo, argv[0]);
     if (*backend_cmd) return haven::app::run_backend(backend);
     if (*sla_cmd) return haven::app::print_sla(sla_target);
+    if (*ctl_cmd) return haven::app::run_ctl(ctl);
     if (*version_cmd) {
         std::printf("haven %s\n", HAVEN_VERSION);
         return 0;

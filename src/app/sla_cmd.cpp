@@ -34,7 +34,9 @@ int print_sla(const std::string& target) {
                      target.c_str());
         return 2;
     }
-    std::fputs(admin::sla_table(*percent).c_str(), stdout);
+    std::string table = admin::sla_table(*percent);
+    if (!table.empty() && table.back() != '\n') table += '\n';
+    std::fputs(table.c_str(), stdout);
     return 0;
 }
 

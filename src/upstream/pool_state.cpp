@@ -298,7 +298,7 @@ void PoolState::republish(TimePoint now) {
     }
     tier_ = serving.tier;
     mode_ = serving.mode;
-    ever_served_ = ever_served_ || (mode_ != ServingMode::None && first_round_done());
+    ever_served_ = ever_served_ || (mode_ != ServingMode::None && settled());
     auto set = std::make_shared<HostSet>(base_);
     for (HostIndex h = 0; h < servers_.size(); ++h) set->hosts[h].weight = servers_[h]->weight;
     set->fallback = retry_fallback(v, serving.eligible);

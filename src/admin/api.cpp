@@ -53,15 +53,20 @@ Response health(AdminModel& m, bool deep) {
 
 } // namespace
 
+bool is_dashboard_file(const std::string& path) { return path == "/" || path == "/app.js" || path == "/style.css"; }
+
 // Rules, in order:
 //   - a write (any method but GET/HEAD) needs the token when one is configured: 401 otherwise;
-//   - a read from a non-loopback client needs the token when one is configured;
+//   - a read from a non-loopback client needs the token when one is configured, except the
+//     dashboard's own files (a browser cannot send a bearer token when it loads a page; the page
+//     then asks for the token and sends it with its API calls);
 //   - unknown paths are 404, known paths with the wrong method 405.
 Response Api::handle(const Request& r) {
     const bool loopback = r.peer.is_loopback() ||
                           (r.peer.is_v6() && r.peer.to_v6().is_v4_mapped() &&
                            asio::ip::make_address_v4(asio::ip::v4_mapped, r.peer.to_v6()).is_loopback());
-    if (!token_.empty() && (is_write(r.method) || !loopback) && !token_ok(r)) {
+    const bool needs_token = is_write(r.method) || (!loopback && !is_dashboard_file(r.path));
+    if (!token_.empty() && needs_token && !token_ok(r)) {
         Response resp = Response::error(401, "a valid bearer token is required (Authorization: Bearer <token>)");
         resp.headers.emplace_back("WWW-Authenticate", "Bearer");
         return resp;

@@ -170,6 +170,7 @@ json all_pools(AdminModel& m) {
 
 std::string status_json(AdminModel& m) {
     json j = {{"version", HAVEN_VERSION},
+              {"now", iso_time(wall_time_us())},
               {"uptime_seconds", m.uptime_seconds()},
               {"ready", m.ready()},
               {"listeners", listeners_json(m)},

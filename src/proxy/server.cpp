@@ -100,6 +100,7 @@ void Server::Impl::hand_to_workers(const BoundListener& b) {
 void Server::Impl::start_workers() {
     for (auto& wp : workers) {
         WorkerContext& ctx = *wp->ctx;
+        ctx.heartbeat_us.store(wall_time_us(), std::memory_order_relaxed);
         ctx.deadlines.start([&ctx](TimePoint) {
             const auto now = wall_time_us();
             ctx.heartbeat_us.store(now, std::memory_order_relaxed);

@@ -11,15 +11,6 @@ using nlohmann::json;
 
 std::int64_t ms(config::Duration d) { return d.count(); }
 
-const char* balance_name(config::Balance b) {
-    switch (b) {
-    case config::Balance::RoundRobin: return "roundrobin";
-    case config::Balance::LeastConn: return "leastconn";
-    case config::Balance::Random2: return "random2";
-    case config::Balance::Hash: return "hash";
-    }
-    return "?";
-}
 
 std::string hash_on(const config::HashKey& k) {
     switch (k.on) {
@@ -31,14 +22,6 @@ std::string hash_on(const config::HashKey& k) {
     return "?";
 }
 
-const char* state_name(config::AdminState s) {
-    switch (s) {
-    case config::AdminState::Ready: return "ready";
-    case config::AdminState::Drain: return "drain";
-    case config::AdminState::Maint: return "maint";
-    }
-    return "?";
-}
 
 json statuses(const std::vector<std::pair<int, int>>& ranges) {
     json out = json::array();
@@ -61,7 +44,7 @@ json health_check(const config::HealthCheck& h) {
 
 json server(const config::Server& s) {
     json j = {{"name", s.name},         {"address", s.address.text}, {"weight", s.weight},
-              {"backup", s.backup},     {"priority", s.tier()},      {"state", state_name(s.state)}};
+              {"backup", s.backup},     {"priority", s.tier()},      {"state", config::name_of(s.state)}};
     if (s.health_check) {
         const auto& o = *s.health_check;
         json hc = json::object();
@@ -79,7 +62,7 @@ json pool(const config::Pool& p) {
     json servers = json::array();
     for (const auto& s : p.servers) servers.push_back(server(s));
     json j = {{"name", p.name},
-              {"balance", balance_name(p.balance)},
+              {"balance", config::name_of(p.balance)},
               {"hash_on", hash_on(p.hash_on)},
               {"servers", servers},
               {"keepalive", {{"max_idle", p.keepalive.max_idle}, {"idle_timeout_ms", ms(p.keepalive.idle_timeout)}}},
@@ -121,7 +104,7 @@ json listener(const config::Listener& l) {
         }
         routes.push_back({{"match", m}, {"pool", r.pool}});
     }
-    json j = {{"name", l.name}, {"listen", l.listen.text}, {"mode", l.mode == config::ListenerMode::Http ? "http" : "tcp"},
+    json j = {{"name", l.name}, {"listen", l.listen.text}, {"mode", config::name_of(l.mode)},
               {"routes", routes}, {"pool", l.pool}};
     if (l.slo) j["slo"] = slo(*l.slo);
     return j;

@@ -17,17 +17,6 @@ std::optional<config::Config> load_or_report(const std::string& path) {
     return std::move(result.config);
 }
 
-const char* mode_name(config::ListenerMode m) { return m == config::ListenerMode::Http ? "http" : "tcp"; }
-
-const char* balance_name(config::Balance b) {
-    switch (b) {
-    case config::Balance::RoundRobin: return "roundrobin";
-    case config::Balance::LeastConn: return "leastconn";
-    case config::Balance::Random2: return "random2";
-    case config::Balance::Hash: return "hash";
-    }
-    return "?";
-}
 
 } // namespace
 
@@ -39,11 +28,11 @@ int check_config(const std::string& path) {
     std::printf("%s: OK: %zu listener(s), %zu pool(s), %zu server(s)\n", path.c_str(), cfg->listeners.size(),
                 cfg->pools.size(), servers);
     for (const auto& l : cfg->listeners) {
-        std::printf("  listener %s  %s  %s  %zu route(s)%s%s\n", l.name.c_str(), l.listen.text.c_str(), mode_name(l.mode),
+        std::printf("  listener %s  %s  %s  %zu route(s)%s%s\n", l.name.c_str(), l.listen.text.c_str(), std::string(config::name_of(l.mode)).c_str(),
                     l.routes.size(), l.pool.empty() ? "" : "  default pool ", l.pool.c_str());
     }
     for (const auto& p : cfg->pools) {
-        std::printf("  pool %s  %s", p.name.c_str(), balance_name(p.balance));
+        std::printf("  pool %s  %s", p.name.c_str(), std::string(config::name_of(p.balance)).c_str());
         for (const auto& s : p.servers) std::printf("  %s=%s(w%u)", s.name.c_str(), s.address.text.c_str(), s.weight);
         std::printf("\n");
     }

@@ -205,4 +205,9 @@ struct Config {
     const Pool* find_pool(std::string_view name) const;
 };
 
+// The words the config uses for enum values (for summaries, the admin API, messages).
+std::string_view name_of(ListenerMode m);
+std::string_view name_of(Balance b);
+std::string_view name_of(AdminState s);
+
 } // namespace haven::config

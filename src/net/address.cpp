@@ -37,4 +37,9 @@ std::string ip_text(const asio::ip::tcp::endpoint& ep) {
     return addr.to_string();
 }
 
+std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
+    const auto a = ep.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
 } // namespace haven::net

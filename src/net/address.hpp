@@ -17,4 +17,7 @@ std::optional<asio::ip::tcp::endpoint> resolve(const config::Endpoint& ep, std::
 // "127.0.0.1" / "::1" (no port): the form used in X-Forwarded-For and the access log.
 std::string ip_text(const asio::ip::tcp::endpoint& ep);
 
+// "127.0.0.1:8080" / "[::1]:8080": the form used in logs and the admin API.
+std::string endpoint_text(const asio::ip::tcp::endpoint& ep);
+
 } // namespace haven::net

@@ -1,5 +1,7 @@
 #include "net/listener.hpp"
 
+#include "net/address.hpp"
+
 #include <asio/detail/socket_option.hpp>
 
 #include <fcntl.h>
@@ -11,11 +13,6 @@
 
 namespace haven::net {
 namespace {
-
-std::string describe(const asio::ip::tcp::endpoint& ep) {
-    const auto a = ep.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
 
 int open_one(const asio::ip::tcp::endpoint& ep, int backlog) {
     const int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -41,7 +38,7 @@ asio::ip::tcp::acceptor open_listener(asio::io_context& io, const asio::ip::tcp:
     if (!ec) a.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
     if (!ec) a.bind(ep, ec);
     if (!ec) a.listen(backlog, ec);
-    if (ec) throw std::system_error(ec, "cannot listen on " + describe(ep));
+    if (ec) throw std::system_error(ec, "cannot listen on " + endpoint_text(ep));
     return a;
 }
 
@@ -51,7 +48,7 @@ std::vector<int> open_listen_fds(asio::ip::tcp::endpoint& ep, std::size_t count,
         const int fd = open_one(ep, backlog);
         if (fd < 0) {
             close_fds(fds);
-            throw std::system_error(-fd, std::system_category(), "cannot listen on " + describe(ep));
+            throw std::system_error(-fd, std::system_category(), "cannot listen on " + endpoint_text(ep));
         }
         if (ep.port() == 0) {
             asio::ip::tcp::endpoint bound;

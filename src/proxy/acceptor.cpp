@@ -1,5 +1,6 @@
 #include "proxy/acceptor.hpp"
 
+#include "core/log_exception.hpp"
 #include "net/socket_options.hpp"
 #include "proxy/http_session.hpp"
 #include "proxy/tcp_session.hpp"
@@ -11,15 +12,6 @@
 
 namespace haven::proxy {
 namespace {
-
-void log_exception(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        spdlog::error("connection handler failed: {}", ex.what());
-    }
-}
 
 // Whether a new connection may be admitted (making room if needed).
 bool admit(WorkerContext& w) {
@@ -53,7 +45,8 @@ net::awaitable<void> accept_loop(WorkerContext& w, asio::ip::tcp::acceptor& acce
         if (listener->config.mode == config::ListenerMode::Http) {
             HttpSession::start(w, std::move(sock), slot);
         } else {
-            asio::co_spawn(w.io, TcpSession::serve(w, std::move(sock), slot), log_exception);
+            asio::co_spawn(w.io, TcpSession::serve(w, std::move(sock), slot),
+                           [](std::exception_ptr e) { log_exception(e, "tcp connection"); });
         }
     }
 }

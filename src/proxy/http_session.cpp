@@ -1,5 +1,6 @@
 #include "proxy/http_session.hpp"
 
+#include "core/log_exception.hpp"
 #include "http/local_reply.hpp"
 #include "net/address.hpp"
 #include "proxy/pipeline.hpp"
@@ -55,11 +56,7 @@ void HttpSession::start(WorkerContext& w, asio::ip::tcp::socket sock, std::uint3
 void HttpSession::resume() {
     asio::co_spawn(w_.io, run(), [this](std::exception_ptr e) {
         if (e) {
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                spdlog::error("connection handler failed: {}", ex.what());
-            }
+            log_exception(e, "http connection");
             finished_ = true;
         }
         if (finished_) delete this;

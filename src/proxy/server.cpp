@@ -3,6 +3,7 @@
 #include "proxy/server_impl.hpp"
 
 #include "config/yaml_loader.hpp"
+#include "core/log_exception.hpp"
 #include "net/address.hpp"
 #include "net/io.hpp"
 #include "net/listener.hpp"
@@ -20,20 +21,6 @@
 
 namespace haven::proxy {
 namespace {
-
-void log_exception(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        spdlog::error("control task failed: {}", ex.what());
-    }
-}
-
-std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
-    const auto a = ep.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
 
 bool same_listener(const config::Listener& a, const config::Listener& b) {
     return a.listen.text == b.listen.text && a.mode == b.mode;
@@ -190,7 +177,7 @@ std::string Server::Impl::reload() {
     }
     for (auto& b : added) {
         hand_to_workers(b);
-        spdlog::info("listening: {} on {}", b.name, endpoint_text(b.endpoint));
+        spdlog::info("listening: {} on {}", b.name, net::endpoint_text(b.endpoint));
         bound.erase(b.name);
         bound.emplace(b.name, std::move(b));
     }
@@ -246,8 +233,8 @@ std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> Server::listening()
 
 int Server::run() {
     auto& im = *impl_;
-    for (const auto& [name, ep] : listening()) spdlog::info("listening: {} on {}", name, endpoint_text(ep));
-    if (im.admin_http) spdlog::info("listening: admin on {}", endpoint_text(im.admin_endpoint));
+    for (const auto& [name, ep] : listening()) spdlog::info("listening: {} on {}", name, net::endpoint_text(ep));
+    if (im.admin_http) spdlog::info("listening: admin on {}", net::endpoint_text(im.admin_endpoint));
     im.started_at = im.plane.scheduler().now();
     im.sampler = std::make_unique<asio::steady_timer>(im.control);
     im.sample_traffic();
@@ -261,7 +248,7 @@ int Server::run() {
         } else if (!stopping) {
             stopping = true;
             spdlog::info("received {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-            asio::co_spawn(im.control, im.drain(), log_exception);
+            asio::co_spawn(im.control, im.drain(), [](std::exception_ptr e) { log_exception(e, "shutdown"); });
         }
         signals.async_wait(on_signal);
     };

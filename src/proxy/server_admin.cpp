@@ -24,11 +24,6 @@ bool same_target(const admin::SloTarget& a, const admin::SloTarget& b) {
            a.window == b.window;
 }
 
-std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
-    const auto a = ep.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
-
 } // namespace
 
 void Server::Impl::start_admin() {
@@ -99,8 +94,8 @@ std::vector<admin::ListenerStatus> Server::Impl::listeners() {
     for (const auto& l : cfg->listeners) {
         admin::ListenerStatus st;
         st.name = l.name;
-        st.address = endpoint_text(bound.at(l.name).endpoint);
-        st.mode = l.mode == config::ListenerMode::Http ? "http" : "tcp";
+        st.address = net::endpoint_text(bound.at(l.name).endpoint);
+        st.mode = config::name_of(l.mode);
         const auto it = slos.find(l.name);
         if (it != slos.end()) {
             st.rps = it->second.rps;

@@ -2,6 +2,7 @@
 // when asked, by a substring of its body. One watchdog timer bounds the whole exchange, so a
 // server that accepts and then stalls at any step still fails within the timeout.
 #include "upstream/health/probe.hpp"
+#include "upstream/health/probe_check.hpp"
 
 #include "http/chunked.hpp"
 #include "http/parser.hpp"
@@ -35,46 +36,13 @@ struct Plan {
     http::Method method = http::Method::Get; // decides the response framing (HEAD has no body)
 };
 
-struct HttpCheck {
+struct HttpCheck : ProbeCheck {
     HttpCheck(asio::io_context& io, std::function<void(ProbeResult)> d, const Clock& c, std::shared_ptr<const Plan> p)
-        : socket(io), watchdog(io), done(std::move(d)), clock(&c), started(c.now()), plan(std::move(p)) {}
-    tcp::socket socket;
-    asio::steady_timer watchdog;
-    std::function<void(ProbeResult)> done;
-    const Clock* clock;
-    TimePoint started;
+        : ProbeCheck(io, std::move(d), c), plan(std::move(p)) {}
     std::shared_ptr<const Plan> plan;
     std::array<http::Header, kMaxFields> fields{};
     std::array<char, 4096> chunk{};
-    bool timed_out = false;
-    bool finished = false; // done was called, or the probe gave the check up
 };
-
-void close_socket(HttpCheck& c) {
-    asio::error_code ignored;
-    c.socket.close(ignored);
-}
-
-std::string reason_for(const HttpCheck& c, const asio::error_code& ec) {
-    // The watchdog closes the socket, so whatever was pending fails as "aborted": that is the
-    // timeout, whatever the error says.
-    if (c.timed_out) return "timeout";
-    if (ec == asio::error::eof) return "connection closed";
-    if (ec == asio::error::connection_refused) return "connection refused";
-    if (ec == asio::error::connection_reset) return "connection reset";
-    return ec.message();
-}
-
-void finish(HttpCheck& c, ProbeResult r) {
-    close_socket(c);
-    c.watchdog.cancel();
-    // An abandoned check must not read the clock either: it may be gone with the probe's owner.
-    if (c.finished) return;
-    c.finished = true;
-    r.took = c.clock->now() - c.started;
-    auto done = std::move(c.done);
-    done(std::move(r));
-}
 
 bool status_accepted(int status, const std::vector<StatusRange>& ranges) {
     // No ranges would reject everything, which no one configures on purpose: use the default.
@@ -218,41 +186,25 @@ class HttpProbe final : public Probe {
 public:
     HttpProbe(asio::io_context& io, tcp::endpoint target, HttpProbeSpec spec, Duration timeout, const Clock& clock)
         : io_(io), target_(target), plan_(make_plan(std::move(spec), target)), timeout_(timeout), clock_(clock) {}
-    ~HttpProbe() override { abandon(); }
+    ~HttpProbe() override { abandon(current_); }
 
     void start(std::function<void(ProbeResult)> done) override {
-        abandon();
+        abandon(current_);
         auto check = std::make_shared<HttpCheck>(io_, std::move(done), clock_, plan_);
         current_ = check;
-        check->watchdog.expires_after(timeout_);
-        // Weak: the watchdog must not keep a finished check (and its socket) alive until it fires.
-        check->watchdog.async_wait([weak = std::weak_ptr<HttpCheck>(check)](const asio::error_code& ec) {
-            auto c = weak.lock();
-            if (ec || !c || c->finished) return;
-            c->timed_out = true;
-            close_socket(*c);
-        });
+        arm_watchdog(check, timeout_);
         // Owner: the shared HttpCheck; cancellation path: abandon() or the watchdog closes the
         // socket, which fails whatever operation the coroutine waits on.
         asio::co_spawn(io_, check_once(std::move(check), target_), asio::detached);
     }
 
 private:
-    void abandon() {
-        auto c = current_.lock();
-        if (!c || c->finished) return;
-        c->finished = true;
-        c->done = nullptr;
-        close_socket(*c);
-        c->watchdog.cancel();
-    }
-
     asio::io_context& io_;
     tcp::endpoint target_;
     std::shared_ptr<const Plan> plan_;
     Duration timeout_;
     const Clock& clock_;
-    std::weak_ptr<HttpCheck> current_;
+    std::weak_ptr<ProbeCheck> current_;
 };
 
 } // namespace

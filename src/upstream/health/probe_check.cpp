@@ -1,0 +1,48 @@
+#include "upstream/health/probe_check.hpp"
+
+namespace haven::upstream {
+
+void close_socket(ProbeCheck& c) {
+    asio::error_code ignored;
+    c.socket.close(ignored);
+}
+
+std::string reason_for(const ProbeCheck& c, const asio::error_code& ec) {
+    if (c.timed_out) return "timeout";
+    if (ec == asio::error::eof) return "connection closed";
+    if (ec == asio::error::connection_refused) return "connection refused";
+    if (ec == asio::error::connection_reset) return "connection reset";
+    return ec.message();
+}
+
+void finish(ProbeCheck& c, ProbeResult r) {
+    close_socket(c);
+    c.watchdog.cancel();
+    // An abandoned check must not read the clock either: it may be gone with the probe's owner.
+    if (c.finished) return;
+    c.finished = true;
+    r.took = c.clock->now() - c.started;
+    auto done = std::move(c.done);
+    done(std::move(r));
+}
+
+void arm_watchdog(const std::shared_ptr<ProbeCheck>& check, Duration timeout) {
+    check->watchdog.expires_after(timeout);
+    check->watchdog.async_wait([weak = std::weak_ptr<ProbeCheck>(check)](const asio::error_code& ec) {
+        auto c = weak.lock();
+        if (ec || !c || c->finished) return;
+        c->timed_out = true;
+        close_socket(*c);
+    });
+}
+
+void abandon(const std::weak_ptr<ProbeCheck>& current) {
+    auto c = current.lock();
+    if (!c || c->finished) return;
+    c->finished = true;
+    c->done = nullptr;
+    close_socket(*c);
+    c->watchdog.cancel();
+}
+
+} // namespace haven::upstream

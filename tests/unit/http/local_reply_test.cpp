@@ -33,7 +33,8 @@ TEST(LocalReply, HeadRequestGetsNoBodyButTheLength) {
 TEST(LocalReply, TruncatesRatherThanOverflows) {
     char buf[64];
     LocalReplyOptions o;
-    o.detail = std::string(500, 'x');
+    const std::string detail(500, 'x');
+    o.detail = detail;
     const auto r = format_local_reply(buf, sizeof buf, 400, o);
     EXPECT_EQ(r.size(), sizeof buf);
 }

@@ -55,13 +55,13 @@ void server_metrics(Exposition& e, const upstream::PoolState& p) {
         const auto& s = status[i];
         const auto& h = set->hosts[i];
         const Labels l{{"pool", p.name()}, {"server", s.name}};
-        upstream::HostCounters sum;
         std::array<std::uint64_t, 6> responses{};
         std::array<std::uint64_t, 4> failures{};
-        std::uint64_t attempts = 0, active = 0;
+        std::uint64_t attempts = 0, active = 0, retried = 0;
         for (std::size_t w = 0; w < h.metrics->size(); ++w) {
             const auto& c = h.metrics->at(w);
             attempts += c.attempts.get();
+            retried += c.retried.get();
             active += c.active.get();
             for (std::size_t k = 0; k < 6; ++k) responses[k] += c.responses[k].get();
             for (std::size_t k = 0; k < 4; ++k) failures[k] += c.failures[k].get();
@@ -83,6 +83,8 @@ void server_metrics(Exposition& e, const upstream::PoolState& p) {
         e.gauge("haven_upstream_active_requests", "Requests in flight to the server.", l, static_cast<double>(active));
         e.counter("haven_upstream_attempts_total", "Attempts sent to the server (first tries and retries).", l,
                   static_cast<double>(attempts));
+        e.counter("haven_upstream_retries_total", "Attempts on the server that failed and were retried.", l,
+                  static_cast<double>(retried));
         for (std::size_t k = 1; k < 6; ++k) {
             e.counter("haven_upstream_responses_total", "Responses received from the server, by status class.",
                       {{"pool", p.name()}, {"server", s.name}, {"code_class", kClass[k]}}, static_cast<double>(responses[k]));

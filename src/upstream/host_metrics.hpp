@@ -14,6 +14,7 @@ enum class AttemptError : std::uint8_t { Connect, Timeout, Reset, Protocol, Coun
 
 struct HostCounters {
     Counter attempts;                    // tries sent to this server
+    Counter retried;                     // tries here that failed and were retried (on any server)
     std::array<Counter, 6> responses;    // responses received, by status class (index = status / 100)
     std::array<Counter, static_cast<std::size_t>(AttemptError::Count)> failures;
     Counter active;                      // requests in flight now (a gauge)

@@ -74,6 +74,7 @@ net::awaitable<bool> try_again(RequestContext& ctx, const AttemptFailure& f) {
     if (d != RetryDecision::Retry) co_return false;
     ++ctx.retries;
     ++ctx.budget_retries;
+    if (ctx.host_rt) ctx.host_rt->counters->retried.inc();
     end_attempt(ctx);
     const Duration wait = upstream::retry_backoff(ctx.retries, params.backoff_base, params.backoff_max, w.random);
     if (wait > Duration::zero()) {

@@ -133,7 +133,7 @@ enum class OnAllDown { Fail, TryAll };
 
 // Idle upstream connections kept per server and per worker thread.
 struct UpstreamKeepalive {
-    std::uint32_t max_idle = 64;
+    std::uint32_t max_idle = 1024; // enough for every request in flight to find a warm connection
     Duration idle_timeout{10'000}; // shorter than common server keep-alive timeouts (nginx: 75s)
 };
 

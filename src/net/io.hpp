@@ -57,16 +57,32 @@ private:
 std::size_t send_some_now(asio::ip::tcp::socket& s, const asio::const_buffer* bufs, std::size_t count,
                           asio::error_code& ec);
 
-// Writes all of `bufs`. The first attempt is a direct non-blocking send: when the kernel takes
-// everything (the usual case for heads and small bodies) there is no asynchronous operation, no
-// handler and no resumption. Only the rest, if any, goes through async_write.
+// Sends what the kernel takes now (one non-blocking sendmsg). Returns true when nothing is left
+// to send (all sent, or an error, in `ec`); otherwise `bufs` holds the rest, for send_rest().
+// The request path calls this inline: when the kernel takes everything — the usual case for
+// heads and small bodies — a write costs no coroutine frame, handler or resumption.
+template <std::size_t N>
+bool send_now(asio::ip::tcp::socket& s, GatherList<N>& bufs, asio::error_code& ec, std::size_t& sent) {
+    const std::size_t total = bufs.bytes();
+    sent = send_some_now(s, bufs.begin(), bufs.count(), ec);
+    if (ec || sent == total) return true;
+    bufs.consume(sent);
+    return false;
+}
+
+// The part send_now() left, asynchronously.
+template <std::size_t N>
+awaitable<std::pair<asio::error_code, std::size_t>> send_rest(asio::ip::tcp::socket& s, GatherList<N>& bufs) {
+    auto [ec, n] = co_await asio::async_write(s, bufs, use_nothrow);
+    co_return std::pair{ec, n};
+}
+
+// Writes all of `bufs` (send_now, then send_rest if needed). For paths that are not hot.
 template <std::size_t N>
 awaitable<std::pair<asio::error_code, std::size_t>> send_all(asio::ip::tcp::socket& s, GatherList<N>& bufs) {
     asio::error_code ec;
-    const std::size_t total = bufs.bytes();
-    const std::size_t now = send_some_now(s, bufs.begin(), bufs.count(), ec);
-    if (ec || now == total) co_return std::pair{ec, now};
-    bufs.consume(now);
+    std::size_t now = 0;
+    if (send_now(s, bufs, ec, now)) co_return std::pair{ec, now};
     auto [wec, n] = co_await asio::async_write(s, bufs, use_nothrow);
     co_return std::pair{wec, now + n};
 }

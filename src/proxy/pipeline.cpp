@@ -16,10 +16,12 @@ net::awaitable<void> run_pipeline(RequestContext& ctx) {
     if (r.ok()) stages::begin_attempts(ctx);
     while (r.ok()) {
         if (!ctx.host_rt) r = stages::pick(ctx);
-        if (r.ok()) r = co_await stages::connect(ctx);
-        if (r.ok()) r = co_await stages::forward(ctx);
+        // A warm keep-alive connection needs no waiting: skip the coroutine call then.
+        if (r.ok() && !stages::reuse_connection(ctx)) r = co_await stages::connect(ctx);
+        if (r.ok()) r = co_await stages::send_request(ctx);
+        if (r.ok()) r = co_await stages::read_response_head(ctx);
         if (r.ok()) {
-            if (co_await stages::retry_on_status(ctx)) continue;
+            if (stages::retryable_status(ctx) && co_await stages::retry_on_status(ctx)) continue;
             r = co_await stages::respond(ctx);
             break;
         }

@@ -11,19 +11,22 @@ namespace haven::proxy::stages {
 //   - a request that must not be sent twice (not idempotent) only goes on a pooled connection
 //     that a non-blocking peek shows is still open, so a server-side close cannot race it;
 //   - a failed or timed-out connect sent nothing: it may be retried on any server.
+bool reuse_connection(RequestContext& ctx) {
+    ctx.conn_reused = false;
+    if (ctx.force_fresh) return false;
+    auto& pool = *ctx.host_rt->conns;
+    while (auto c = pool.take()) {
+        if (!http::is_idempotent(ctx.req.method) && !net::still_usable(c->sock)) continue;
+        ctx.conn = std::move(c);
+        ctx.conn_reused = true;
+        ctx.worker->stats.upstream_reused.inc();
+        return true;
+    }
+    return false;
+}
+
 net::awaitable<StageResult> connect(RequestContext& ctx) {
     auto& w = *ctx.worker;
-    auto& pool = *ctx.host_rt->conns;
-    ctx.conn_reused = false;
-    if (!ctx.force_fresh) {
-        while (auto c = pool.take()) {
-            if (!http::is_idempotent(ctx.req.method) && !net::still_usable(c->sock)) continue;
-            ctx.conn = std::move(c);
-            ctx.conn_reused = true;
-            w.stats.upstream_reused.inc();
-            co_return StageResult::next();
-        }
-    }
     ctx.force_fresh = false;
     auto c = std::make_unique<upstream::UpstreamConn>(w.io.get_executor());
     c->host = ctx.host;

@@ -124,6 +124,8 @@ net::awaitable<StageResult> stream_request_body(RequestContext& ctx) {
     co_return StageResult::next();
 }
 
+} // namespace
+
 // Sends the head and whatever body bytes are already buffered, in one gather write.
 net::awaitable<StageResult> send_request(RequestContext& ctx) {
     auto& s = *ctx.session;
@@ -162,7 +164,13 @@ net::awaitable<StageResult> send_request(RequestContext& ctx) {
     }
     s.arm(TimeoutKind::Server, server_timeout(ctx));
     s.watch_upstream(&ctx.conn->sock);
-    auto [ec, n] = co_await net::send_all(ctx.conn->sock, out);
+    asio::error_code ec;
+    std::size_t n = 0;
+    if (!net::send_now(ctx.conn->sock, out, ec, n)) {
+        auto [rec, rn] = co_await net::send_rest(ctx.conn->sock, out);
+        ec = rec;
+        n += rn;
+    }
     ctx.request_sent = n > 0;
     if (ec) {
         const bool timeout = s.fired() == TimeoutKind::Server;
@@ -239,12 +247,5 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
     }
 }
 
-} // namespace
-
-net::awaitable<StageResult> forward(RequestContext& ctx) {
-    StageResult r = co_await send_request(ctx);
-    if (!r.ok()) co_return r;
-    co_return co_await read_response_head(ctx);
-}
 
 } // namespace haven::proxy::stages

@@ -101,7 +101,13 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
     ctx.response_started = true;
     const auto client_idle = w.config().timeouts.client_idle;
     s.arm(TimeoutKind::ClientWrite, client_idle);
-    auto [wec, wn] = co_await net::send_all(s.client(), out);
+    asio::error_code wec;
+    std::size_t wn = 0;
+    if (!net::send_now(s.client(), out, wec, wn)) {
+        auto [rec, rn] = co_await net::send_rest(s.client(), out);
+        wec = rec;
+        wn += rn;
+    }
     ctx.bytes_out += wn;
     if (wec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
     buf.consume(used);
@@ -126,9 +132,13 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
             co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream, false);
         }
         s.arm(TimeoutKind::ClientWrite, client_idle);
-        auto [bec, bn] = co_await net::send_all(s.client(), out);
-        ctx.bytes_out += bn;
-        if (bec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
+        if (!net::send_now(s.client(), out, wec, wn)) {
+            auto [rec, rn] = co_await net::send_rest(s.client(), out);
+            wec = rec;
+            wn += rn;
+        }
+        ctx.bytes_out += wn;
+        if (wec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
         extra = used < buf.size();
     }
     ctx.upstream_reusable = ctx.resp.keep_alive() && ctx.resp.body != BodyKind::UntilClose && !extra && ctx.body_complete;

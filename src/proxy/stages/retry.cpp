@@ -122,6 +122,10 @@ net::awaitable<bool> retry(RequestContext& ctx, const StageResult& failure) {
     co_return co_await try_again(ctx, *f);
 }
 
+bool retryable_status(const RequestContext& ctx) {
+    return upstream::status_is_retryable(ctx.pool->hosts().retry, ctx.resp.status);
+}
+
 net::awaitable<bool> retry_on_status(RequestContext& ctx) {
     const int status = ctx.resp.status;
     if (ctx.session->aborted()) co_return false;

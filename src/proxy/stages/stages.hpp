@@ -12,10 +12,14 @@ namespace haven::proxy::stages {
 StageResult route(RequestContext& ctx);
 // pick.cpp: choose a server of the pool with its load balancer, skipping servers already tried.
 StageResult pick(RequestContext& ctx);
-// connect.cpp: a pooled keep-alive connection to the server, or a new one within timeouts.connect.
+// connect.cpp: a pooled keep-alive connection to the server (true), without waiting...
+bool reuse_connection(RequestContext& ctx);
+// ...or a new one within timeouts.connect.
 net::awaitable<StageResult> connect(RequestContext& ctx);
-// forward.cpp: send the request (head and body) and read the response head.
-net::awaitable<StageResult> forward(RequestContext& ctx);
+// forward.cpp: send the request (head and body)...
+net::awaitable<StageResult> send_request(RequestContext& ctx);
+// ...and read the response head (interim 1xx responses handled).
+net::awaitable<StageResult> read_response_head(RequestContext& ctx);
 // forward.cpp: the server inactivity limit for this attempt (per_try_timeout or timeouts.server).
 std::chrono::milliseconds server_timeout(const RequestContext& ctx);
 // respond.cpp: relay the response head and body to the client.
@@ -24,7 +28,9 @@ net::awaitable<StageResult> respond(RequestContext& ctx);
 net::awaitable<void> local_reply(RequestContext& ctx, int status, ResponseFlag flag);
 // retry.cpp: whether to try again after a failure; if so, undo the attempt and wait the backoff.
 net::awaitable<bool> retry(RequestContext& ctx, const StageResult& failure);
-// retry.cpp: the same for a response whose status the pool retries on (e.g. 503), before relaying it.
+// retry.cpp: whether the response's status is one the pool retries on (e.g. 503)...
+bool retryable_status(const RequestContext& ctx);
+// ...and if so whether to try again (undoing the attempt), before relaying it.
 net::awaitable<bool> retry_on_status(RequestContext& ctx);
 // retry.cpp: an attempt's outcome, for outlier detection (once per attempt).
 // `why`: the failure's flag (counted per server by kind), ResponseFlag::None for a 5xx response.

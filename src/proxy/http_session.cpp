@@ -8,6 +8,7 @@
 #include "proxy/stages/stages.hpp"
 
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 #include <spdlog/spdlog.h>
@@ -138,6 +139,8 @@ net::awaitable<HttpSession::HeadStatus> HttpSession::read_head() {
             }
         }
         if (in_.capacity() == 0) in_.borrow(w_.small_buffers);
+        // The client was just answered: its next request is unlikely to be here yet (see busy).
+        if (in_.empty() && w_.others_busy(0)) co_await asio::post(w_.io, asio::use_awaitable);
         auto [ec, n] = co_await client_.async_read_some(asio::buffer(in_.write_ptr(), in_.write_space()),
                                                         net::use_nothrow);
         if (ec && fired_ == TimeoutKind::Park && !closing_) co_return HeadStatus::Parked;

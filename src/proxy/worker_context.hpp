@@ -96,6 +96,13 @@ public:
     // Called by the tick on the worker's thread.
     void run_mailbox();
 
+    // Requests in the pipeline now. When others are in flight, a read that is probably not ready
+    // yet (a response just asked for, the next request of a client just answered) is deferred
+    // behind them rather than attempted at once: the attempt would most likely fail with EAGAIN,
+    // a syscall for nothing, while after the others ran the data has usually arrived.
+    std::uint32_t busy = 0;
+    bool others_busy(std::uint32_t mine) const { return busy > mine; }
+
     // Pooled per-request state (header arrays etc.): no allocation per request once warm.
     RequestContext* acquire_request();
     void release_request(RequestContext* r);

@@ -4,6 +4,7 @@
 #include "proxy/http_session.hpp"
 #include "proxy/stages/stages.hpp"
 
+#include <asio/post.hpp>
 #include <asio/write.hpp>
 
 namespace haven::proxy::stages {
@@ -232,6 +233,7 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
             }
         }
         s.arm(TimeoutKind::Server, server_timeout(ctx));
+        if (!received_any && w.others_busy(1)) co_await asio::post(w.io, asio::use_awaitable);
         auto [ec, n] = co_await ctx.conn->sock.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()),
                                                                net::use_nothrow);
         if (ec || n == 0) {

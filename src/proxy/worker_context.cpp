@@ -68,7 +68,7 @@ WorkerContext::WorkerContext(unsigned idx, std::shared_ptr<const Snapshot> snaps
       io(ASIO_CONCURRENCY_HINT_UNSAFE),
       scheduler(io),
       deadlines(scheduler, std::chrono::milliseconds(100)),
-      small_buffers(1024, 4096),
+      small_buffers(1024, 256),
       buffers(kIoBuffer, 256),
       large_buffers(large_buffer_size(*snapshot->config), 16),
       random(FastRandom::from_entropy()),

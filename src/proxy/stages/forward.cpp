@@ -234,8 +234,14 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
         }
         s.arm(TimeoutKind::Server, server_timeout(ctx));
         if (!received_any && w.others_busy(1)) co_await asio::post(w.io, asio::use_awaitable);
-        auto [ec, n] = co_await ctx.conn->sock.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()),
-                                                               net::use_nothrow);
+        asio::error_code ec;
+        std::size_t n = 0;
+        if (s.fired() != TimeoutKind::None || s.aborted()) {
+            ec = asio::error::operation_aborted; // fired while no read was pending to cancel
+        } else {
+            std::tie(ec, n) = co_await ctx.conn->sock.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()),
+                                                                      net::use_nothrow);
+        }
         if (ec || n == 0) {
             if (s.fired() == TimeoutKind::Server) {
                 co_return StageResult::fail(ResponseFlag::UpstreamTimeout, ErrorSource::Upstream, false);

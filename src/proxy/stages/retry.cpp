@@ -81,7 +81,7 @@ net::awaitable<bool> try_again(RequestContext& ctx, const AttemptFailure& f) {
         asio::steady_timer timer(w.io, wait);
         co_await timer.async_wait(net::use_nothrow);
     }
-    co_return true;
+    co_return !ctx.session->aborted(); // shutdown gave up on this request meanwhile
 }
 
 } // namespace

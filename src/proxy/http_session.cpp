@@ -18,6 +18,8 @@ namespace haven::proxy {
 namespace {
 // How long a keep-alive connection waits with a buffer before parking without one.
 constexpr std::chrono::milliseconds kParkAfter{250};
+// How many keep-alive connections of a worker may wait that way at once before others park at once.
+constexpr std::uint32_t kMaxWaitingIdle = 1024;
 } // namespace
 
 HttpSession::HttpSession(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener)
@@ -37,6 +39,7 @@ HttpSession::HttpSession(WorkerContext& w, asio::ip::tcp::socket sock, std::uint
 }
 
 HttpSession::~HttpSession() {
+    count_waiting(false);
     if (ctx_) w_.release_request(ctx_);
     w_.deadlines.remove(deadline_);
     w_.remove_session(this);
@@ -104,6 +107,18 @@ void HttpSession::become_idle() {
     const auto idle = w_.config().timeouts.client_idle;
     if (idle > kParkAfter) arm(TimeoutKind::Park, kParkAfter);
     else arm(TimeoutKind::KeepAlive, idle);
+    // Waiting with a buffer and a coroutine is worth it for a client that comes back within
+    // moments; but when many connections already wait that way (a burst of clients going quiet),
+    // park at once so that memory stays bounded.
+    park_now_ = w_.waiting_idle >= kMaxWaitingIdle;
+    if (!park_now_) count_waiting(true);
+}
+
+void HttpSession::count_waiting(bool on) {
+    if (on == waiting_counted_) return;
+    waiting_counted_ = on;
+    if (on) ++w_.waiting_idle;
+    else --w_.waiting_idle;
 }
 
 // A request's first byte arrived: it gets a context and the request-head deadline (the first
@@ -138,6 +153,10 @@ net::awaitable<HttpSession::HeadStatus> HttpSession::read_head() {
                 else in_.compact();
             }
         }
+        if (in_.empty() && idle_ && park_now_) {
+            park_now_ = false;
+            co_return HeadStatus::Parked;
+        }
         if (in_.capacity() == 0) in_.borrow(w_.small_buffers);
         // The client was just answered: its next request is unlikely to be here yet (see busy).
         if (in_.empty() && w_.others_busy(0)) co_await asio::post(w_.io, asio::use_awaitable);
@@ -150,6 +169,7 @@ net::awaitable<HttpSession::HeadStatus> HttpSession::read_head() {
             std::tie(ec, n) = co_await client_.async_read_some(asio::buffer(in_.write_ptr(), in_.write_space()),
                                                                net::use_nothrow);
         }
+        count_waiting(false);
         if (ec && fired_ == TimeoutKind::Park && !closing_) co_return HeadStatus::Parked;
         if (ec || n == 0) {
             if (fired_ == TimeoutKind::RequestHead && !in_.empty()) {
@@ -167,7 +187,9 @@ net::awaitable<HttpSession::HeadStatus> HttpSession::read_head() {
 void HttpSession::park() {
     in_.release_if_empty();
     const auto idle = w_.config().timeouts.client_idle;
-    arm(TimeoutKind::KeepAlive, idle > kParkAfter ? idle - kParkAfter : std::chrono::milliseconds(1));
+    // The keep-alive time left (a connection parked at once still has nearly all of it).
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(w_.deadlines.now() - idle_since_);
+    arm(TimeoutKind::KeepAlive, idle > waited ? idle - waited : std::chrono::milliseconds(1));
     wait_readable();
 }
 

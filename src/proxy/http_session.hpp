@@ -74,6 +74,7 @@ private:
     net::awaitable<void> run();
     net::awaitable<HeadStatus> read_head();
     void park();
+    void count_waiting(bool on);
     void wait_readable();
     net::awaitable<void> reject(int status, ResponseFlag flag);
     net::awaitable<void> linger_close();
@@ -97,6 +98,8 @@ private:
     bool first_request_ = true;
     bool linger_ = false; // unread request bytes remain: drain them before closing
     bool finished_ = false; // the connection is closed: free the session when run() returns
+    bool park_now_ = false;  // skip the wait with a buffer: park as soon as the head loop starts
+    bool waiting_counted_ = false; // counted in the worker's waiting_idle
     TimePoint idle_since_{};
     RequestContext* ctx_ = nullptr;
     std::optional<http::RequestParser> parser_;

@@ -474,3 +474,26 @@ def test_pooled_connection_with_stray_bytes_is_not_reused(spawn):
         statuses.append((r.status, r.body))
         time.sleep(0.2)
     assert statuses == [(200, b"ok")] * 4
+
+
+def test_many_quiet_keepalive_clients_park_and_come_back(spawn):
+    """More keep-alive clients go quiet at once than a worker lets wait with a buffer (1024): the
+    rest park at once. Every connection still serves its next request."""
+    backend = spawn.backend("b1")
+    haven = spawn.haven(make_config(pools={"p": [backend.address]}, threads=1))
+    conns = []
+    try:
+        for i in range(1200):
+            c = socket.create_connection(("127.0.0.1", haven.port()), timeout=10)
+            c.sendall(b"GET /status/204 HTTP/1.1\r\nHost: x\r\n\r\n")
+            conns.append(c)
+        for c in conns:
+            assert c.recv(4096).startswith(b"HTTP/1.1 204"), "first request"
+        time.sleep(0.5)  # all idle: the first 1024 wait with a buffer, then park; the rest park at once
+        for c in conns:
+            c.sendall(b"GET /status/204 HTTP/1.1\r\nHost: x\r\n\r\n")
+        for c in conns:
+            assert c.recv(4096).startswith(b"HTTP/1.1 204"), "second request after parking"
+    finally:
+        for c in conns:
+            c.close()

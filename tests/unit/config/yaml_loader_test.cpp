@@ -92,7 +92,7 @@ TEST(YamlLoader, IssueExampleLoadsWithEveryField) {
     EXPECT_EQ(web.balance, Balance::RoundRobin);
     EXPECT_EQ(web.hash_on.on, HashOn::Source);
     EXPECT_EQ(web.hash_on.name, "");
-    EXPECT_EQ(web.keepalive.max_idle, 64u);
+    EXPECT_EQ(web.keepalive.max_idle, 1024u);
     EXPECT_EQ(web.keepalive.idle_timeout, milliseconds(10'000));
     EXPECT_EQ(web.loc.line, 11);
     ASSERT_EQ(web.servers.size(), 2u);

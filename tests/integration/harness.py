@@ -1010,3 +1010,16 @@ http {{
     def stop(self):
         if self.proc:
             self.proc.stop(signal.SIGQUIT, timeout=scaled(5))
+
+
+def read_and_count(conn, server):
+    """Reads one whole request on a TinyServer connection and counts it in server.requests.
+    Returns the request's (method, target, headers) or None when the client sent nothing."""
+    reader = RequestReader(conn)
+    req = reader.read_head()
+    if req is None:
+        return None
+    reader.read_body(req[2])
+    with server.lock:
+        server.requests += 1
+    return req

@@ -6,7 +6,7 @@ import re
 import threading
 import time
 
-from harness import RequestReader, make_config, request_bytes, scaled, wait_until
+from harness import make_config, read_and_count, request_bytes, scaled, wait_until
 
 FAST_CHECKS = {
     "http": {"path": "/health"},
@@ -128,13 +128,7 @@ def test_health_503_leaves_rotation_and_comes_back(spawn):
 
 def counting_closer(conn, server):
     """Reads one request completely, counts it, and closes without answering."""
-    reader = RequestReader(conn)
-    req = reader.read_head()
-    if req is None:
-        return
-    reader.read_body(req[2])
-    with server.lock:
-        server.requests += 1
+    read_and_count(conn, server)
 
 
 def test_post_is_never_sent_twice_when_the_server_dies_after_receiving_it(spawn):

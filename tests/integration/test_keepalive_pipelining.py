@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness import (Deadline, RawClient, RequestReader, chunk_encode, http_request, make_config, request_bytes,
+from harness import (read_and_count, Deadline, RawClient, RequestReader, chunk_encode, http_request, make_config, request_bytes,
                      scaled)
 
 MiB = 1 << 20
@@ -97,13 +97,9 @@ def test_upstream_connections_reused_across_client_connections(env):
 
 def closing_server_handler(conn, server):
     """Answers one request with Connection: close and closes."""
-    reader = RequestReader(conn)
-    req = reader.read_head()
-    if req is None:
+    if read_and_count(conn, server) is None:
         return
-    reader.read_body(req[2])
     with server.lock:
-        server.requests += 1
         n = server.requests
     body = f"closing {n}".encode()
     conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))

@@ -1023,3 +1023,17 @@ def read_and_count(conn, server):
     with server.lock:
         server.requests += 1
     return req
+
+
+# Health checks fast enough for tests: a dead server is seen down within about 0.5 s.
+FAST_CHECKS = {
+    "http": {"path": "/health"},
+    "interval": "200ms",
+    "fast_interval": "100ms",
+    "down_interval": "200ms",
+    "timeout": "100ms",
+    "fall": 2,
+    "rise": 2,
+    "jitter": "0%",
+    "initial": "up",
+}

@@ -10,10 +10,8 @@ import time
 
 import pytest
 
-from harness import HAVEN_BIN, http_request, make_config, scaled, wait_until
+from harness import FAST_CHECKS as CHECKS, HAVEN_BIN, http_request, make_config, scaled, wait_until
 
-CHECKS = {"http": {"path": "/health"}, "interval": "200ms", "fast_interval": "100ms", "down_interval": "200ms",
-          "timeout": "100ms", "fall": 2, "rise": 2, "jitter": "0%", "initial": "up"}
 
 
 def admin_config(backends, token_file=None, **pool_extra):

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from harness import Proc, http_request, make_config, scaled
+from harness import FAST_CHECKS, Proc, http_request, make_config, scaled
 
 try:
     from selenium import webdriver
@@ -49,17 +49,6 @@ CHROMIUM_FLAGS = [
     "--no-proxy-server", "--no-default-browser-check", "--disable-extensions", "--window-size=1400,1000",
 ]
 
-FAST_CHECKS = {
-    "http": {"path": "/health"},
-    "interval": "200ms",
-    "fast_interval": "100ms",
-    "down_interval": "200ms",
-    "timeout": "100ms",
-    "fall": 2,
-    "rise": 2,
-    "jitter": "0%",
-    "initial": "up",
-}
 
 
 # --------------------------------------------------------------------------------------------

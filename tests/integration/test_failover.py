@@ -6,19 +6,8 @@ import re
 import threading
 import time
 
-from harness import make_config, read_and_count, request_bytes, scaled, wait_until
+from harness import FAST_CHECKS, make_config, read_and_count, request_bytes, scaled, wait_until
 
-FAST_CHECKS = {
-    "http": {"path": "/health"},
-    "interval": "200ms",
-    "fast_interval": "100ms",
-    "down_interval": "200ms",
-    "timeout": "100ms",
-    "fall": 2,
-    "rise": 2,
-    "jitter": "0%",
-    "initial": "up",
-}
 
 
 def pool_of(servers, **extra):

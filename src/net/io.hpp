@@ -9,6 +9,8 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "net/read_buffer.hpp"
+
 #include <array>
 #include <cstddef>
 #include <string_view>

@@ -1,6 +1,7 @@
 #include "net/listener.hpp"
 
 #include "net/address.hpp"
+#include "net/socket_options.hpp"
 
 #include <asio/detail/socket_option.hpp>
 
@@ -25,6 +26,7 @@ int open_one(const asio::ip::tcp::endpoint& ep, int backlog) {
         ::close(fd);
         return -err;
     }
+    set_listener_stream_options(fd);
     return fd;
 }
 

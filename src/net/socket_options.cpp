@@ -1,5 +1,10 @@
 #include "net/socket_options.hpp"
 
+#include "net/read_buffer.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -9,6 +14,13 @@ namespace haven::net {
 void set_stream_options(asio::ip::tcp::socket& s) {
     asio::error_code ignored;
     s.set_option(asio::ip::tcp::no_delay(true), ignored);
+    enable_queue_hint(s.native_handle());
+}
+
+void set_listener_stream_options(int fd) {
+    const int one = 1;
+    (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    enable_queue_hint(fd);
 }
 
 bool still_usable(asio::ip::tcp::socket& s) {

@@ -5,8 +5,13 @@
 
 namespace haven::net {
 
-// Client and server connections: no Nagle delay (heads and bodies are written whole).
+// Server (upstream) connections: no Nagle delay (heads and bodies are written whole), and the
+// kernel's queued-bytes hint on reads (TCP_INQ, see read_buffer.hpp).
 void set_stream_options(asio::ip::tcp::socket& s);
+
+// The same options on a proxy listener: accepted client connections inherit them, so accepting
+// costs no setsockopt.
+void set_listener_stream_options(int fd);
 
 // True when an idle pooled connection is still usable: the server has neither closed it nor sent
 // anything unasked. One non-blocking recv(MSG_PEEK); used before sending a request that must not

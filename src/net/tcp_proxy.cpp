@@ -18,7 +18,7 @@ awaitable<std::uint64_t> pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket
                               const std::function<void()>& on_progress) {
     std::uint64_t total = 0;
     for (;;) {
-        auto [ec, n] = co_await from.async_read_some(asio::buffer(buf, size), use_nothrow);
+        auto [ec, n] = co_await from.async_read_some(ReadBuffer(buf, size), use_nothrow);
         if (!ec && n == 0) ec = asio::error::eof;
         if (ec == asio::error::eof) {
             asio::error_code ignored;

@@ -41,7 +41,7 @@ net::awaitable<void> accept_loop(WorkerContext& w, asio::ip::tcp::acceptor& acce
             continue;
         }
         w.stats.connections_accepted.inc();
-        net::set_stream_options(sock);
+        // No setsockopt here: the socket inherits the listener's options (set_listener_stream_options).
         if (listener->config.mode == config::ListenerMode::Http) {
             HttpSession::start(w, std::move(sock), slot);
         } else {

@@ -158,15 +158,13 @@ net::awaitable<HttpSession::HeadStatus> HttpSession::read_head() {
             co_return HeadStatus::Parked;
         }
         if (in_.capacity() == 0) in_.borrow(w_.small_buffers);
-        // The client was just answered: its next request is unlikely to be here yet (see busy).
-        if (in_.empty() && w_.others_busy(0)) co_await asio::post(w_.io, asio::use_awaitable);
         asio::error_code ec;
         std::size_t n = 0;
         if (fired_ != TimeoutKind::None || closing_) {
             // A deadline or a shutdown came while no read was pending to cancel: act on it now.
             ec = asio::error::operation_aborted;
         } else {
-            std::tie(ec, n) = co_await client_.async_read_some(asio::buffer(in_.write_ptr(), in_.write_space()),
+            std::tie(ec, n) = co_await client_.async_read_some(net::ReadBuffer(in_.write_ptr(), in_.write_space()),
                                                                net::use_nothrow);
         }
         count_waiting(false);

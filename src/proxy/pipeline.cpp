@@ -12,7 +12,6 @@ namespace haven::proxy {
 // -> classify (outcome, counters, connection reuse) -> log
 net::awaitable<void> run_pipeline(RequestContext& ctx) {
     ctx.start = ctx.worker->scheduler.now();
-    ++ctx.worker->busy;
     StageResult r = stages::route(ctx);
     if (r.ok()) stages::begin_attempts(ctx);
     while (r.ok()) {
@@ -34,7 +33,6 @@ net::awaitable<void> run_pipeline(RequestContext& ctx) {
         co_await stages::local_reply(ctx, ctx.status, ctx.flag);
     }
     stages::log(ctx);
-    --ctx.worker->busy;
 }
 
 } // namespace haven::proxy

@@ -93,8 +93,7 @@ net::awaitable<void> TcpSession::run() {
     if (pool) pool->hold(); // kept alive across a reload until this connection ends
     if (pool && co_await connect_upstream(*pool)) {
         flag_ = ResponseFlag::None;
-        net::set_stream_options(client_);
-        net::set_stream_options(server_);
+        net::set_stream_options(server_); // client_ inherited the listener's options
         auto* rt = pool->acquire(host_);
         const auto idle = w_.config().timeouts.client_idle;
         w_.deadlines.set(deadline_, idle);

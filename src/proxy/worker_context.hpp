@@ -96,15 +96,9 @@ public:
     // Called by the tick on the worker's thread.
     void run_mailbox();
 
-    // Requests in the pipeline now. When others are in flight, a read that is probably not ready
-    // yet (a response just asked for, the next request of a client just answered) is deferred
-    // behind them rather than attempted at once: the attempt would most likely fail with EAGAIN,
-    // a syscall for nothing, while after the others ran the data has usually arrived.
-    std::uint32_t busy = 0;
     // Keep-alive connections waiting for their next request with a buffer and a coroutine
     // (not parked yet). Bounded: see HttpSession::become_idle.
     std::uint32_t waiting_idle = 0;
-    bool others_busy(std::uint32_t mine) const { return busy > mine; }
 
     // Pooled per-request state (header arrays etc.): no allocation per request once warm.
     RequestContext* acquire_request();

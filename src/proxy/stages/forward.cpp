@@ -87,7 +87,7 @@ net::awaitable<StageResult> stream_request_body(RequestContext& ctx) {
         std::size_t want = buf.write_space();
         if (ctx.req.body == BodyKind::ContentLength) want = static_cast<std::size_t>(std::min<std::uint64_t>(want, remaining));
         s.arm(TimeoutKind::ClientBody, w.config().timeouts.client_idle);
-        auto [rec, n] = co_await s.client().async_read_some(asio::buffer(buf.write_ptr(), want), net::use_nothrow);
+        auto [rec, n] = co_await s.client().async_read_some(net::ReadBuffer(buf.write_ptr(), want), net::use_nothrow);
         if (rec || n == 0) {
             const bool timeout = s.fired() == TimeoutKind::ClientBody;
             co_return StageResult::fail(timeout ? ResponseFlag::ClientTimeout : ResponseFlag::ClientAborted,
@@ -233,13 +233,12 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
             }
         }
         s.arm(TimeoutKind::Server, server_timeout(ctx));
-        if (!received_any && w.others_busy(1)) co_await asio::post(w.io, asio::use_awaitable);
         asio::error_code ec;
         std::size_t n = 0;
         if (s.fired() != TimeoutKind::None || s.aborted()) {
             ec = asio::error::operation_aborted; // fired while no read was pending to cancel
         } else {
-            std::tie(ec, n) = co_await ctx.conn->sock.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()),
+            std::tie(ec, n) = co_await ctx.conn->sock.async_read_some(net::ReadBuffer(buf.write_ptr(), buf.write_space()),
                                                                       net::use_nothrow);
         }
         if (ec || n == 0) {

@@ -115,7 +115,7 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
     while (!p.done) {
         buf.clear();
         s.arm(TimeoutKind::Server, server_timeout(ctx));
-        auto [ec, n] = co_await ctx.conn->sock.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()),
+        auto [ec, n] = co_await ctx.conn->sock.async_read_some(net::ReadBuffer(buf.write_ptr(), buf.write_space()),
                                                                net::use_nothrow);
         if (ec || n == 0) {
             if (ctx.resp.body == BodyKind::UntilClose && !ec) break; // the server's close ends the body

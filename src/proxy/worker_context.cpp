@@ -80,6 +80,7 @@ WorkerContext::WorkerContext(unsigned idx, std::shared_ptr<const Snapshot> snaps
         pools_.push_back(std::make_unique<upstream::PoolRuntime>(set, deadlines, random, index));
     }
     date.refresh(wall_time_us());
+    doorbell_.start([this] { drain_mailbox(); });
 }
 
 WorkerContext::~WorkerContext() {
@@ -191,6 +192,7 @@ void WorkerContext::run_soon(std::function<void()> fn) {
     std::lock_guard lock(mailbox_mu_);
     mailbox_.push_back(std::move(fn));
     mailbox_full_.store(true, std::memory_order_release);
+    doorbell_.ring();
 }
 
 void WorkerContext::run_mailbox() {
@@ -200,6 +202,10 @@ void WorkerContext::run_mailbox() {
         return;
     }
     std::erase_if(retired_pools_, [](const auto& p) { return !p->in_use(); });
+    drain_mailbox();
+}
+
+void WorkerContext::drain_mailbox() {
     if (!mailbox_full_.load(std::memory_order_acquire)) return;
     std::vector<std::function<void()>> work;
     {

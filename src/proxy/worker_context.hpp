@@ -1,12 +1,13 @@
 // WorkerContext: everything one worker thread owns — its event loop, timeouts, buffers, pools,
 // counters, access-log ring and client sessions. Nothing here is touched by another thread except
-// through post() onto `io` (snapshot updates, shutdown) and the relaxed counters in `stats`.
+// through run_soon() (snapshot and pool updates, shutdown) and the relaxed counters in `stats`.
 #pragma once
 
 #include "core/asio_scheduler.hpp"
 #include "core/deadlines.hpp"
 #include "core/random.hpp"
 #include "net/buffer_pool.hpp"
+#include "net/doorbell.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/stats.hpp"
 #include "upstream/pool_manager.hpp"
@@ -89,11 +90,13 @@ public:
     void shut_down();
     std::size_t session_count() const { return session_count_; }
 
-    // Runs fn on this worker's thread within one deadline tick (100 ms). The only way other
-    // threads hand work to a worker: the worker's event loop runs without any locking
+    // Runs fn on this worker's thread, at once if the worker is waiting for events, else as soon
+    // as its current work is done (it rings the worker's doorbell). The only way other threads
+    // hand work to a worker: the worker's event loop runs without any locking
     // (ASIO_CONCURRENCY_HINT_UNSAFE), so nothing may be posted to it directly.
     void run_soon(std::function<void()> fn);
-    // Called by the tick on the worker's thread.
+    // Called by the tick on the worker's thread: shutdown progress, retired pools, and the
+    // mailbox (in case a ring was missed).
     void run_mailbox();
 
     // Keep-alive connections waiting for their next request with a buffer and a coroutine
@@ -134,6 +137,9 @@ private:
     std::mutex mailbox_mu_;
     std::vector<std::function<void()>> mailbox_;
     std::atomic<bool> mailbox_full_{false};
+    net::Doorbell doorbell_{io};
+
+    void drain_mailbox();
 };
 
 struct WorkerShared {

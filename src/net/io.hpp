@@ -23,6 +23,13 @@ using awaitable = asio::awaitable<T>;
 // `auto [ec, n] = co_await sock.async_read_some(buf, use_nothrow);`
 inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
+// Before a read that continues a message on a socket whose last read reported it drained
+// (ReadBuffer's flag): asks epoll again, so that a reset that came with the last bytes is seen
+// (read_buffer.hpp explains why). `auto [ec] = co_await rearm_read(sock);`
+inline auto rearm_read(asio::ip::tcp::socket& s) {
+    return s.async_wait(asio::socket_base::wait_read, use_nothrow);
+}
+
 // A fixed-capacity list of buffers for one gather write (sendmsg with an iovec array).
 template <std::size_t N>
 class GatherList {

@@ -16,9 +16,14 @@
 // re-enables the immediate attempt on every event. A socket without TCP_INQ reads as usual.
 // (nginx and HAProxy reach the same rule through EPOLLRDHUP, which Asio does not register.)
 //
-// What the kernel does not report: a reset that arrived together with the last bytes. Such a
-// connection is noticed at its next deadline, or when an idle pooled upstream connection is
-// next used (the stale-connection rules apply), instead of at once.
+// What the kernel does not report: a reset that arrived together with the last bytes. After
+// such a read no further event comes, so a read that skipped its first attempt would wait for
+// the connection's deadline. Hence the rule for callers (net::rearm_read in io.hpp): a read that
+// continues a message on a socket whose last read reported it drained first re-arms the socket
+// (async_wait: one epoll_ctl, which reports data, end of stream and a reset alike — the same one
+// syscall as the recv it replaces). A read that starts a message needs no re-arm: an upstream
+// response is only awaited after sending the request, and sending on a reset connection fails;
+// a client's next request is awaited at most until the connection parks, which re-arms too.
 //
 // ReadBuffer is a mutable_buffer under its own name, so Asio's receive operation can be given
 // the rule for it alone (a specialisation for a haven type; every other read is unchanged).
@@ -35,8 +40,11 @@
 
 namespace haven::net {
 
+// `drained`: the socket's flag, set by every read to whether it reported the socket drained.
 struct ReadBuffer : asio::mutable_buffer {
-    ReadBuffer(void* data, std::size_t size) : asio::mutable_buffer(data, size) {}
+    ReadBuffer(void* data, std::size_t size, bool* drained = nullptr)
+        : asio::mutable_buffer(data, size), drained(drained) {}
+    bool* drained;
 };
 
 enum class ReadResult { WouldBlock, Done, Drained };
@@ -75,12 +83,12 @@ public:
             return socket_ops::non_blocking_recv1(o->socket_, o->buffer_.data(), o->buffer_.size(), o->flags_,
                                                   false, o->ec_, o->bytes_transferred_) ? done : not_done;
         }
-        switch (haven::net::read_reporting_drained(o->socket_, o->buffer_.data(), o->buffer_.size(), o->flags_,
-                                                   o->ec_, o->bytes_transferred_)) {
-        case haven::net::ReadResult::WouldBlock: return not_done;
-        case haven::net::ReadResult::Drained: return done_and_exhausted;
-        case haven::net::ReadResult::Done: break;
-        }
+        const auto r = haven::net::read_reporting_drained(o->socket_, o->buffer_.data(), o->buffer_.size(),
+                                                          o->flags_, o->ec_, o->bytes_transferred_);
+        if (r == haven::net::ReadResult::WouldBlock) return not_done;
+        const bool drained = r == haven::net::ReadResult::Drained;
+        if (o->buffer_.drained != nullptr) *o->buffer_.drained = drained;
+        if (drained) return done_and_exhausted;
         return o->ec_ == asio::error::eof ? done_and_exhausted : done;
     }
 

@@ -18,7 +18,9 @@ awaitable<std::uint64_t> pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket
                               const std::function<void()>& on_progress) {
     std::uint64_t total = 0;
     for (;;) {
-        auto [ec, n] = co_await from.async_read_some(ReadBuffer(buf, size), use_nothrow);
+        // Plain reads: every relay read continues a stream, so skipping first attempts would save
+        // nothing (see read_buffer.hpp), and a reset must end the relay at once.
+        auto [ec, n] = co_await from.async_read_some(asio::buffer(buf, size), use_nothrow);
         if (!ec && n == 0) ec = asio::error::eof;
         if (ec == asio::error::eof) {
             asio::error_code ignored;

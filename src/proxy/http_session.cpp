@@ -164,8 +164,11 @@ net::awaitable<HttpSession::HeadStatus> HttpSession::read_head() {
             // A deadline or a shutdown came while no read was pending to cancel: act on it now.
             ec = asio::error::operation_aborted;
         } else {
-            std::tie(ec, n) = co_await client_.async_read_some(net::ReadBuffer(in_.write_ptr(), in_.write_space()),
-                                                               net::use_nothrow);
+            if (!in_.empty() && client_drained_) std::tie(ec) = co_await net::rearm_read(client_); // mid-head
+            if (!ec) {
+                std::tie(ec, n) = co_await client_.async_read_some(
+                    net::ReadBuffer(in_.write_ptr(), in_.write_space(), &client_drained_), net::use_nothrow);
+            }
         }
         count_waiting(false);
         if (ec && fired_ == TimeoutKind::Park && !closing_) co_return HeadStatus::Parked;
@@ -277,7 +280,14 @@ net::awaitable<void> HttpSession::linger_close() {
             arm(TimeoutKind::ClientBody, std::chrono::milliseconds(1000));
             char sink[4096];
             for (int i = 0; i < 64; ++i) {
-                auto [rec, n] = co_await client_.async_read_some(asio::buffer(sink), net::use_nothrow);
+                // These reads continue the request: re-arm after a drained read (net::rearm_read).
+                asio::error_code rec;
+                std::size_t n = 0;
+                if (client_drained_) std::tie(rec) = co_await net::rearm_read(client_);
+                if (!rec) {
+                    std::tie(rec, n) = co_await client_.async_read_some(net::ReadBuffer(sink, sizeof sink, &client_drained_),
+                                                                        net::use_nothrow);
+                }
                 if (rec || n == 0) break;
             }
         }

@@ -48,6 +48,8 @@ public:
     // --- used by the pipeline stages
     WorkerContext& worker() { return w_; }
     asio::ip::tcp::socket& client() { return client_; }
+    // The client socket's last read reported it drained (net::ReadBuffer; see net::rearm_read).
+    bool& client_drained() { return client_drained_; }
     net::IoBuffer& input() { return in_; }
     std::string_view client_ip() const { return client_ip_; }
     std::uint32_t listener() const { return listener_; } // the listener's slot (see Snapshot)
@@ -100,6 +102,7 @@ private:
     bool finished_ = false; // the connection is closed: free the session when run() returns
     bool park_now_ = false;  // skip the wait with a buffer: park as soon as the head loop starts
     bool waiting_counted_ = false; // counted in the worker's waiting_idle
+    bool client_drained_ = false;  // see client_drained()
     TimePoint idle_since_{};
     RequestContext* ctx_ = nullptr;
     std::optional<http::RequestParser> parser_;

@@ -27,6 +27,7 @@ struct UpstreamConn {
     std::uint32_t requests = 0; // requests completed on this connection (0 = fresh)
     Deadline idle;              // armed while the connection sits in a pool
     ConnPool* pool = nullptr;   // set while idle
+    bool read_drained = false;  // the last read reported the socket drained (net::ReadBuffer)
 };
 
 class ConnPool {

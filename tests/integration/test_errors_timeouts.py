@@ -2,6 +2,7 @@
 connection cap."""
 
 import socket
+import struct
 import time
 
 import pytest
@@ -422,6 +423,38 @@ def test_response_head_cut_short_is_502(truncating_haven):
         c.send(request_bytes("GET", "/head"))
         r = c.read_response(timeout=10)
     assert r.status == 502
+
+
+def resetting_handler(conn, server):
+    """Sends part of an answer and resets the connection at once (SO_LINGER 0): the bytes and the
+    reset usually reach haven together."""
+    reader = RequestReader(conn)
+    req = reader.read_head()
+    if req is None:
+        return
+    if req[1].startswith("/head"):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Len")
+    else:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"0123456789")
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+
+
+def test_server_reset_behind_its_last_bytes_is_seen_at_once(spawn):
+    """A reset that arrives together with the last bytes raises no further readiness event; haven
+    must still notice it at once (docs/architecture.md, "Reads that would find nothing"), not
+    at timeouts.server, set here far beyond the client's patience."""
+    server = spawn.tiny(resetting_handler)
+    haven = spawn.haven(make_config(pools={"t": [server.address]}, timeouts={"server": "120s"}))
+    for i in range(20):
+        with haven.raw() as c:
+            c.send(request_bytes("GET", "/body"))
+            head = c.read_head(timeout=15)
+            assert head.status == 200
+            assert c.read_until_close(timeout=15) == b"0123456789", f"request {i}"
+        with haven.raw() as c:
+            c.send(request_bytes("GET", "/head"))
+            assert c.read_response(timeout=15).status == 502, f"request {i}"
 
 
 # --- connection cap --------------------------------------------------------------------------

@@ -87,7 +87,13 @@ net::awaitable<StageResult> stream_request_body(RequestContext& ctx) {
         std::size_t want = buf.write_space();
         if (ctx.req.body == BodyKind::ContentLength) want = static_cast<std::size_t>(std::min<std::uint64_t>(want, remaining));
         s.arm(TimeoutKind::ClientBody, w.config().timeouts.client_idle);
-        auto [rec, n] = co_await s.client().async_read_some(net::ReadBuffer(buf.write_ptr(), want), net::use_nothrow);
+        asio::error_code rec;
+        std::size_t n = 0;
+        if (s.client_drained()) std::tie(rec) = co_await net::rearm_read(s.client()); // mid-message
+        if (!rec) {
+            std::tie(rec, n) = co_await s.client().async_read_some(net::ReadBuffer(buf.write_ptr(), want, &s.client_drained()),
+                                                                   net::use_nothrow);
+        }
         if (rec || n == 0) {
             const bool timeout = s.fired() == TimeoutKind::ClientBody;
             co_return StageResult::fail(timeout ? ResponseFlag::ClientTimeout : ResponseFlag::ClientAborted,
@@ -238,8 +244,12 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
         if (s.fired() != TimeoutKind::None || s.aborted()) {
             ec = asio::error::operation_aborted; // fired while no read was pending to cancel
         } else {
-            std::tie(ec, n) = co_await ctx.conn->sock.async_read_some(net::ReadBuffer(buf.write_ptr(), buf.write_space()),
-                                                                      net::use_nothrow);
+            auto& sock = ctx.conn->sock;
+            if (received_any && ctx.conn->read_drained) std::tie(ec) = co_await net::rearm_read(sock); // mid-head
+            if (!ec) {
+                std::tie(ec, n) = co_await sock.async_read_some(
+                    net::ReadBuffer(buf.write_ptr(), buf.write_space(), &ctx.conn->read_drained), net::use_nothrow);
+            }
         }
         if (ec || n == 0) {
             if (s.fired() == TimeoutKind::Server) {

@@ -115,8 +115,14 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
     while (!p.done) {
         buf.clear();
         s.arm(TimeoutKind::Server, server_timeout(ctx));
-        auto [ec, n] = co_await ctx.conn->sock.async_read_some(net::ReadBuffer(buf.write_ptr(), buf.write_space()),
-                                                               net::use_nothrow);
+        auto& sock = ctx.conn->sock;
+        asio::error_code ec;
+        std::size_t n = 0;
+        if (ctx.conn->read_drained) std::tie(ec) = co_await net::rearm_read(sock); // mid-body
+        if (!ec) {
+            std::tie(ec, n) = co_await sock.async_read_some(
+                net::ReadBuffer(buf.write_ptr(), buf.write_space(), &ctx.conn->read_drained), net::use_nothrow);
+        }
         if (ec || n == 0) {
             if (ctx.resp.body == BodyKind::UntilClose && !ec) break; // the server's close ends the body
             ctx.close_client = true; // never complete a cut response

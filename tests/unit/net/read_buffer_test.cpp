@@ -1,6 +1,10 @@
 #include "net/read_buffer.hpp"
 
+#include "net/io.hpp"
+
+#include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
@@ -160,6 +164,48 @@ TEST(ReadBuffer, EndOfStreamBehindTheLastBytesIsSeen) {
     p.io.run_for(std::chrono::seconds(5));
     EXPECT_TRUE(done) << "end of stream was queued, yet the read waited for an event that never comes";
     EXPECT_EQ(got, asio::error::eof);
+}
+
+// What the hint cannot tell: a reset behind the last bytes. The read reports the socket drained
+// (so the next read would wait for an event that never comes); rearm_read asks epoll again and
+// sees the reset at once.
+TEST(ReadBuffer, AResetBehindTheLastBytesIsSeenAfterARearm) {
+    Pair p;
+    std::string out(64, '\0');
+    bool drained = false;
+    std::size_t got = 0;
+    // The read waits in the reactor first, so that the bytes and the reset reach it as one event.
+    p.a.async_read_some(ReadBuffer(out.data(), out.size(), &drained), [&](asio::error_code ec, std::size_t n) {
+        EXPECT_FALSE(ec);
+        got = n;
+    });
+    p.io.restart();
+    p.io.poll();
+    ASSERT_EQ(got, 0u);
+    p.send("last");
+    const linger hard{1, 0};
+    ASSERT_EQ(::setsockopt(p.b.native_handle(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard), 0);
+    p.b.close();
+    pollfd pf{p.a.native_handle(), POLLRDHUP, 0};
+    ASSERT_EQ(::poll(&pf, 1, 5000), 1);
+    ASSERT_TRUE(pf.revents & (POLLERR | POLLHUP)) << "the reset has arrived";
+    p.io.run_for(std::chrono::seconds(5));
+    EXPECT_EQ(std::string(out.data(), got), "last");
+    EXPECT_TRUE(drained) << "nothing queued: the kernel's hint does not count a reset";
+
+    asio::error_code result;
+    bool done = false;
+    asio::co_spawn(p.io, [&]() -> awaitable<void> {
+        auto [ec] = co_await rearm_read(p.a);
+        std::size_t n = 0;
+        if (!ec) std::tie(ec, n) = co_await p.a.async_read_some(ReadBuffer(out.data(), out.size(), &drained), use_nothrow);
+        result = ec;
+        done = true;
+    }, asio::detached);
+    p.io.restart();
+    p.io.run_for(std::chrono::seconds(5));
+    EXPECT_TRUE(done) << "the reset raised no new event and the re-arm did not find it";
+    EXPECT_EQ(result, asio::error::connection_reset);
 }
 
 TEST(ReadBuffer, EndOfStreamAfterAShortReadIsSeen) {

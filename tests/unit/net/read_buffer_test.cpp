@@ -42,6 +42,11 @@ struct Pair {
         if (queue_hint) enable_queue_hint(a.native_handle());
     }
     void send(const std::string& s) { asio::write(b, asio::buffer(s)); }
+    // Runs the loop until it has no work left; bounded in time.
+    void run() {
+        io.restart();
+        io.run_for(std::chrono::seconds(5));
+    }
     // Reads once through the reactor with a ReadBuffer of `size` bytes; bounded in time.
     std::string read_once(std::size_t size) {
         std::string out(size, '\0');
@@ -52,8 +57,7 @@ struct Pair {
             got = n;
             done = true;
         });
-        io.restart();
-        io.run_for(std::chrono::seconds(5));
+        run();
         EXPECT_TRUE(done) << "the read never completed: a drained socket missed its readiness event";
         out.resize(got);
         return out;
@@ -136,7 +140,7 @@ TEST(ReadBuffer, DataAfterAShortReadIsStillDelivered) {
     p.io.poll(); // the read is now waiting in the reactor
     EXPECT_EQ(got, 0u);
     p.send("third"); // arrives while the read waits
-    p.io.run_for(std::chrono::seconds(5));
+    p.run();
     EXPECT_EQ(std::string(out.data(), got), "third");
 }
 
@@ -160,8 +164,7 @@ TEST(ReadBuffer, EndOfStreamBehindTheLastBytesIsSeen) {
     asio::error_code got;
     bool done = false;
     p.a.async_read_some(ReadBuffer(&c, 1), [&](asio::error_code ec, std::size_t) { got = ec; done = true; });
-    p.io.restart();
-    p.io.run_for(std::chrono::seconds(5));
+    p.run();
     EXPECT_TRUE(done) << "end of stream was queued, yet the read waited for an event that never comes";
     EXPECT_EQ(got, asio::error::eof);
 }
@@ -189,7 +192,7 @@ TEST(ReadBuffer, AResetBehindTheLastBytesIsSeenAfterARearm) {
     pollfd pf{p.a.native_handle(), POLLRDHUP, 0};
     ASSERT_EQ(::poll(&pf, 1, 5000), 1);
     ASSERT_TRUE(pf.revents & (POLLERR | POLLHUP)) << "the reset has arrived";
-    p.io.run_for(std::chrono::seconds(5));
+    p.run();
     EXPECT_EQ(std::string(out.data(), got), "last");
     EXPECT_TRUE(drained) << "nothing queued: the kernel's hint does not count a reset";
 
@@ -202,8 +205,7 @@ TEST(ReadBuffer, AResetBehindTheLastBytesIsSeenAfterARearm) {
         result = ec;
         done = true;
     }, asio::detached);
-    p.io.restart();
-    p.io.run_for(std::chrono::seconds(5));
+    p.run();
     EXPECT_TRUE(done) << "the reset raised no new event and the re-arm did not find it";
     EXPECT_EQ(result, asio::error::connection_reset);
 }
@@ -217,8 +219,7 @@ TEST(ReadBuffer, EndOfStreamAfterAShortReadIsSeen) {
     asio::error_code got;
     bool done = false;
     p.a.async_read_some(ReadBuffer(&c, 1), [&](asio::error_code ec, std::size_t) { got = ec; done = true; });
-    p.io.restart();
-    p.io.run_for(std::chrono::seconds(5));
+    p.run();
     EXPECT_TRUE(done);
     EXPECT_EQ(got, asio::error::eof);
 }

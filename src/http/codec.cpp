@@ -1,5 +1,7 @@
 #include "http/codec.hpp"
 
+#include "http/syntax.hpp"
+
 namespace haven::http {
 
 std::size_t HeadBuilder::size() const {
@@ -94,7 +96,26 @@ void append_length(std::string& t, std::uint64_t n) {
     t.append("Content-Length: ").append(digits + i, sizeof digits - i).append("\r\n");
 }
 
+constexpr std::string_view kUpgradeWebSocket = "Connection: Upgrade\r\nUpgrade: websocket\r\n";
+
+bool lists_websocket(std::string_view list) {
+    for (;;) {
+        const std::size_t comma = list.find(',');
+        if (syntax::token_is(syntax::trim_ows(list.substr(0, comma)), "websocket")) return true;
+        if (comma == std::string_view::npos) return false;
+        list.remove_prefix(comma + 1);
+    }
+}
+
 } // namespace
+
+bool is_websocket_upgrade(const MessageHead& m) {
+    if (!m.connection_upgrade) return false;
+    for (const Header& h : m.headers) {
+        if (h.id == HeaderId::Upgrade && lists_websocket(h.value)) return true;
+    }
+    return false;
+}
 
 void build_request_head(const RequestHead& req, std::string_view raw, const RequestRewrite& rw, HeadBuilder& out) {
     out.clear();
@@ -127,6 +148,7 @@ void build_request_head(const RequestHead& req, std::string_view raw, const Requ
     t.append("X-Forwarded-For: ").append(rw.client_ip).append("\r\n");
     if (!req.find(HeaderId::XForwardedProto)) t.append("X-Forwarded-Proto: ").append(rw.proto).append("\r\n");
     if (!rw.request_id.empty()) t.append("X-Request-Id: ").append(rw.request_id).append("\r\n");
+    if (rw.upgrade_websocket) t.append(kUpgradeWebSocket);
     t.append("Via: 1.1 haven\r\n\r\n");
 
     const std::string_view text(t);
@@ -150,6 +172,7 @@ void build_response_head(const ResponseHead& resp, std::string_view raw, const R
     switch (rw.connection) {
     case ResponseRewrite::Conn::Close: t.append("Connection: close\r\n"); break;
     case ResponseRewrite::Conn::KeepAlive: t.append("Connection: keep-alive\r\n"); break;
+    case ResponseRewrite::Conn::UpgradeWebSocket: t.append(kUpgradeWebSocket); break;
     case ResponseRewrite::Conn::None: break;
     }
     t.append("\r\n");

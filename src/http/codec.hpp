@@ -50,13 +50,18 @@ struct RequestRewrite {
     std::string_view proto = "http";  // X-Forwarded-Proto, added when absent
     std::string_view request_id;      // X-Request-Id to add (empty: the client sent one)
     std::string_view default_host;    // Host for HTTP/1.0 requests that carry none
+    bool upgrade_websocket = false;   // forward "Connection: Upgrade" + "Upgrade: websocket"
 };
+
+// A WebSocket handshake, request or 101 response (RFC 6455 §4): "Connection: upgrade" and an
+// Upgrade field that lists "websocket" (case-insensitive). haven tunnels only this upgrade.
+bool is_websocket_upgrade(const MessageHead& m);
 
 // Builds the head sent to the upstream server for `req`, whose head bytes are `raw`.
 void build_request_head(const RequestHead& req, std::string_view raw, const RequestRewrite& rw, HeadBuilder& out);
 
 struct ResponseRewrite {
-    enum class Conn : unsigned char { None, Close, KeepAlive };
+    enum class Conn : unsigned char { None, Close, KeepAlive, UpgradeWebSocket };
     Conn connection = Conn::None; // Connection field to add for the client
     bool drop_transfer_encoding = false; // the body is being de-chunked (HTTP/1.0 client)
 };

@@ -28,6 +28,7 @@ enum class TimeoutKind : std::uint8_t {
     Connect,     // timeouts.connect
     Server,      // timeouts.server: the server stopped sending or reading
     Park,        // idle long enough to give the input buffer back (not an error)
+    Tunnel,      // timeouts.client_idle: a WebSocket tunnel silent both ways
 };
 
 class HttpSession final : public Session {

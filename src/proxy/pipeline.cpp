@@ -7,7 +7,7 @@ namespace haven::proxy {
 
 // read headers (http_session) -> route -> pick -> connect -> forward
 //   -> a retryable 5xx and the policy allows another try? back to pick (retry_on_status)
-//   -> respond
+//   -> respond (or tunnel, after a 101 accepting a WebSocket handshake)
 //   on a failure before the response started: retry? back to pick (another server), or a local reply
 // -> classify (outcome, counters, connection reuse) -> log
 net::awaitable<void> run_pipeline(RequestContext& ctx) {
@@ -22,7 +22,12 @@ net::awaitable<void> run_pipeline(RequestContext& ctx) {
         if (r.ok()) r = co_await stages::read_response_head(ctx);
         if (r.ok()) {
             if (stages::retryable_status(ctx) && co_await stages::retry_on_status(ctx)) continue;
-            r = co_await stages::respond(ctx);
+            // (An if, not ?: — g++ 12 can evaluate both co_await operands of a conditional.)
+            if (ctx.resp.status == 101) {
+                r = co_await stages::tunnel(ctx);
+            } else {
+                r = co_await stages::respond(ctx);
+            }
             break;
         }
         if (!co_await stages::retry(ctx, r)) break;

@@ -32,6 +32,7 @@ void RequestContext::reset() {
     stale_retries = 0;
     resp = http::ResponseHead{};
     response_started = false;
+    upgrade = false;
     upstream_reusable = false;
     out_head.clear();
     chunked.reset();

@@ -68,6 +68,7 @@ struct RequestContext {
     std::vector<http::Header> resp_headers;
     http::ResponseHead resp;
     bool response_started = false;   // a byte of the response reached the client: no more retries
+    bool upgrade = false;            // a WebSocket handshake was forwarded: a 101 opens a tunnel
     bool upstream_reusable = false;
     http::HeadBuilder out_head;      // the head being forwarded (request, then response)
     http::ChunkedDecoder chunked;    // framing of a chunked body being relayed

@@ -150,6 +150,11 @@ net::awaitable<StageResult> send_request(RequestContext& ctx) {
         ctx.generated_id = true;
         rw.request_id = std::string_view(ctx.request_id.data(), ctx.request_id.size());
     }
+    // A WebSocket handshake (a GET without a body) keeps its Upgrade; any other upgrade is dropped
+    // with the hop-by-hop fields, and the request is served as plain HTTP (docs/proxying.md).
+    ctx.upgrade = ctx.req.method == http::Method::Get && ctx.req.body == http::BodyKind::None &&
+                  http::is_websocket_upgrade(ctx.req);
+    rw.upgrade_websocket = ctx.upgrade;
     http::build_request_head(ctx.req, in.substr(0, ctx.req.head_size), rw, ctx.out_head);
     net::GatherList<http::HeadBuilder::kMaxPieces + 2> out;
     for (std::size_t i = 0; i < ctx.out_head.count(); ++i) out.add(ctx.out_head.piece(i));
@@ -192,7 +197,8 @@ net::awaitable<StageResult> send_request(RequestContext& ctx) {
 }
 
 // Reads until a complete final response head is buffered. Interim 1xx responses are passed to an
-// HTTP/1.1 client (except 100, which haven already sent itself); 101 was never asked for.
+// HTTP/1.1 client (except 100, which haven already sent itself); 101 ends the exchange when it
+// accepts a WebSocket handshake haven forwarded, and is an error otherwise.
 net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
     auto& s = *ctx.session;
     auto& w = *ctx.worker;
@@ -217,7 +223,13 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
                     co_return StageResult::next();
                 }
                 if (ctx.resp.status == 101) {
-                    co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream, false);
+                    // Switching protocols: only to the WebSocket the client asked for (then respond
+                    // opens the tunnel); any other 101 was never asked for.
+                    if (!ctx.upgrade || !http::is_websocket_upgrade(ctx.resp)) {
+                        co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream, false);
+                    }
+                    ctx.host_rt->counters->responses[1].inc();
+                    co_return StageResult::next();
                 }
                 if (ctx.resp.status != 100 && ctx.req.version_minor == 1) {
                     ctx.response_started = true;

@@ -24,6 +24,8 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx);
 std::chrono::milliseconds server_timeout(const RequestContext& ctx);
 // respond.cpp: relay the response head and body to the client.
 net::awaitable<StageResult> respond(RequestContext& ctx);
+// tunnel.cpp: after a 101 to a WebSocket handshake, relay bytes both ways until both sides close.
+net::awaitable<StageResult> tunnel(RequestContext& ctx);
 // respond.cpp: haven's own reply (404, 502, 503, 504, ...).
 net::awaitable<void> local_reply(RequestContext& ctx, int status, ResponseFlag flag);
 // retry.cpp: whether to try again after a failure; if so, undo the attempt and wait the backoff.

@@ -172,5 +172,41 @@ TEST(Codec, HigherMinorVersionsAreSentAsHttp11) {
     EXPECT_EQ(out.str(), "HTTP/1.1 204 No Content\r\n\r\n");
 }
 
+// RFC 6455 §4.1: a handshake names "upgrade" in Connection and "websocket" in Upgrade, in any
+// case and possibly among other tokens; anything else is not one.
+TEST(Codec, WebSocketHandshakeIsRecognised) {
+    EXPECT_TRUE(is_websocket_upgrade(parse_request("GET /c HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                                                   "Connection: Upgrade\r\n\r\n")->req));
+    EXPECT_TRUE(is_websocket_upgrade(parse_request("GET /c HTTP/1.1\r\nHost: h\r\nUpgrade: foo, WebSocket \r\n"
+                                                   "Connection: keep-alive, upgrade\r\n\r\n")->req));
+    EXPECT_FALSE(is_websocket_upgrade(parse_request("GET /c HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n")->req))
+        << "Upgrade not named in Connection";
+    EXPECT_FALSE(is_websocket_upgrade(parse_request("GET /c HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\n"
+                                                    "Connection: Upgrade\r\n\r\n")->req));
+    EXPECT_FALSE(is_websocket_upgrade(parse_request("GET /c HTTP/1.1\r\nHost: h\r\nUpgrade: websockets\r\n"
+                                                    "Connection: Upgrade\r\n\r\n")->req));
+    EXPECT_TRUE(is_websocket_upgrade(parse_response("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                                    "Connection: Upgrade\r\n\r\n")->resp));
+}
+
+TEST(Codec, WebSocketHandshakeKeepsItsUpgradeBothWays) {
+    auto p = parse_request("GET /c HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Key: k\r\n\r\n");
+    RequestRewrite rw = rewrite("");
+    rw.upgrade_websocket = true;
+    HeadBuilder out;
+    build_request_head(p->req, p->raw, rw, out);
+    EXPECT_EQ(out.str(), "GET /c HTTP/1.1\r\nHost: h\r\nSec-WebSocket-Key: k\r\nX-Forwarded-For: 10.0.0.7\r\n"
+                         "X-Forwarded-Proto: http\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nVia: 1.1 haven\r\n\r\n");
+
+    auto r = parse_response("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                            "Sec-WebSocket-Accept: a\r\n\r\n");
+    ResponseRewrite rr;
+    rr.connection = ResponseRewrite::Conn::UpgradeWebSocket;
+    build_response_head(r->resp, r->raw, rr, out);
+    EXPECT_EQ(out.str(), "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: a\r\n"
+                         "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+}
+
 } // namespace
 } // namespace haven::http

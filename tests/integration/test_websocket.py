@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from harness import Deadline, RawClient, RequestReader, make_config, request_bytes
+from harness import Deadline, RawClient, RequestReader, echo_handler, make_config, request_bytes
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -47,14 +47,8 @@ def ws_echo_handler(conn, server):
     if reader.buf:
         conn.sendall(bytes(reader.buf))  # bytes the client sent right behind its handshake
         reader.buf.clear()
-    if target == "/server-closes":
-        return
-    while True:
-        data = conn.recv(1 << 16)
-        if not data:
-            break
-        conn.sendall(data)
-    conn.shutdown(socket.SHUT_WR)
+    if target != "/server-closes":
+        echo_handler(conn, server)
 
 
 @pytest.fixture

@@ -5,11 +5,12 @@ silent for timeouts.client_idle. Any other upgrade is dropped and the request se
 HTTP; a 101 nobody asked for is a 502."""
 import base64
 import hashlib
+import signal
 import socket
 
 import pytest
 
-from harness import Deadline, RawClient, RequestReader, echo_handler, make_config, request_bytes
+from harness import Deadline, RawClient, RequestReader, echo_handler, make_config, request_bytes, scaled
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -149,3 +150,16 @@ def test_access_log_shows_the_tunnel(spawn, tmp_path):
     rec = haven.access_log(min_lines=1)[0]
     assert rec["status"] == 101
     assert rec["bytes_out"] >= 5
+
+
+def test_open_tunnel_works_while_draining_and_is_cut_at_the_drain_timeout(spawn):
+    server = spawn.tiny(ws_echo_handler)
+    haven = spawn.haven(make_config(pools={"ws": [server.address]}, timeouts={"drain": "1s"}))
+    with haven.raw() as c:
+        assert handshake(c).status == 101
+        assert take(c, 5) == b"hello"
+        haven.send_signal(signal.SIGTERM)
+        c.send(b"during")  # the tunnel still works while draining
+        assert take(c, 6) == b"during"
+        assert c.closed_within(10), "cut at timeouts.drain"
+    assert haven.proc.wait(timeout=scaled(10)) == 0

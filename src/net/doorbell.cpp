@@ -18,22 +18,13 @@ int open_eventfd() {
 
 } // namespace
 
-// The stream_descriptor watches a duplicate, so that it can own (and close) its descriptor while
-// ring() keeps writing to the original until the doorbell is destroyed.
-Doorbell::Doorbell(asio::io_context& io) : fd_(open_eventfd()), watch_(io) {
-    const int dup = ::dup(fd_);
-    if (dup < 0) {
-        const int err = errno;
-        ::close(fd_);
-        throw std::system_error(err, std::generic_category(), "dup eventfd");
-    }
-    watch_.assign(dup);
-}
+// The stream_descriptor owns the eventfd (and closes it); fd_ is the same descriptor, kept as a
+// plain int so that ring() on another thread touches no Asio object.
+Doorbell::Doorbell(asio::io_context& io) : fd_(open_eventfd()), watch_(io, fd_) {}
 
 Doorbell::~Doorbell() {
     asio::error_code ignored;
     watch_.close(ignored);
-    ::close(fd_);
 }
 
 void Doorbell::start(std::function<void()> on_ring) {

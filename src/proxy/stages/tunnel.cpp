@@ -31,8 +31,7 @@ net::awaitable<StageResult> tunnel(RequestContext& ctx) {
     auto& buf = ctx.resp_buf;
     ctx.status = 101;
     ctx.response_started = true;
-    ctx.close_client = true;
-    ctx.upstream_reusable = false;
+    ctx.close_client = true; // (and the server connection is not reused: upstream_reusable stays false)
     const auto idle = w.config().timeouts.client_idle;
 
     http::ResponseRewrite rw;

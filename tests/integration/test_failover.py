@@ -20,7 +20,7 @@ class Load:
     def __init__(self, haven, workers=4, limit=30.0, path="/"):
         self.haven, self.path, self.limit = haven, path, limit
         self.stop = threading.Event()
-        self.results = []  # (time, status, backend)
+        self.results = []  # (time the request was sent, status, backend)
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(workers)]
         for t in self.threads:
@@ -29,11 +29,12 @@ class Load:
     def _run(self):
         deadline = time.monotonic() + self.limit
         while not self.stop.is_set() and time.monotonic() < deadline:
+            sent = time.monotonic()
             try:
                 r = self.haven.get(self.path, timeout=10)
-                item = (time.monotonic(), r.status, r.header("X-Backend"))
+                item = (sent, r.status, r.header("X-Backend"))
             except OSError as e:
-                item = (time.monotonic(), f"error {e!r}", None)
+                item = (sent, f"error {e!r}", None)
             with self.lock:
                 self.results.append(item)
             time.sleep(0.005)
@@ -80,8 +81,8 @@ def test_active_passive_failover_and_back(spawn, tmp_path):
     assert {haven.get("/").header("X-Backend") for _ in range(5)} == {"primary"}
     load = Load(haven, workers=2)
     time.sleep(scaled(0.5))
+    primary.proc.kill()  # returns once the process is gone: a request sent after this cannot reach it
     killed = time.monotonic()
-    primary.proc.kill()
     # fall x fast_interval + timeout = 2 x 100 ms + 100 ms after the first failed check (<= interval)
     wait_until(lambda: events(haven, "failover"), scaled(0.2 + 0.3 + 1.0), what="failover to the backup")
     detected = time.monotonic() - killed

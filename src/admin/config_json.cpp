@@ -32,7 +32,7 @@ json statuses(const std::vector<std::pair<int, int>>& ranges) {
 json health_check(const config::HealthCheck& h) {
     json j = {{"interval_ms", ms(h.interval)}, {"timeout_ms", ms(h.timeout)},   {"fast_interval_ms", ms(h.fast_interval)},
               {"down_interval_ms", ms(h.down_interval)}, {"rise", h.rise},    {"fall", h.fall},
-              {"jitter", h.jitter},                       {"initial", h.initial_up ? "up" : "down"}, {"port", h.port}};
+              {"jitter", h.jitter},                       {"initial", name_of(h.initial)}, {"port", h.port}};
     if (h.kind == config::HealthCheck::Kind::Tcp) {
         j["tcp"] = json::object();
     } else {
@@ -81,6 +81,7 @@ json pool(const config::Pool& p) {
               {"retry_non_idempotent", p.retry_non_idempotent},
               {"retry_buffer", p.retry_buffer},
               {"max_retry_ratio", p.max_retry_ratio},
+              {"min_retries_per_second", p.min_retries_per_second},
               {"retry_backoff_ms", ms(p.retry_backoff)}};
     if (p.health_check) j["health_check"] = health_check(*p.health_check);
     return j;

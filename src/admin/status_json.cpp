@@ -30,14 +30,6 @@ const char* admin_name(upstream::AdminState a) {
     return "?";
 }
 
-// One word for the dashboard's colour: what matters most about the server now.
-const char* state_name(const upstream::ServerStatus& s) {
-    if (s.admin == upstream::AdminState::Maint) return "maint";
-    if (s.admin == upstream::AdminState::Drain) return "drain";
-    if (s.ejected) return "ejected";
-    return health_name(s.health);
-}
-
 const char* mode_name(upstream::ServingMode m) {
     switch (m) {
     case upstream::ServingMode::Normal: return "normal";
@@ -70,10 +62,11 @@ json server_json(const upstream::ServerStatus& s, const upstream::HostInfo& h, b
     const auto t = totals(h);
     return {{"name", s.name},
             {"address", s.address},
-            {"state", state_name(s)},
+            {"state", upstream::state_name(s)},
             {"health", health_name(s.health)},
             {"admin", admin_name(s.admin)},
             {"ejected", s.ejected},
+            {"refused", s.refused},
             {"serving", s.serving},
             {"checked", s.checked},
             {"weight", s.weight},
@@ -84,6 +77,7 @@ json server_json(const upstream::ServerStatus& s, const upstream::HostInfo& h, b
             {"requests", t.requests},
             {"failures", t.failures},
             {"ejections", s.ejections},
+            {"refusals", s.refusals_total},
             {"checks", s.checks},
             {"check_failures", s.check_failures},
             {"last_check", s.last_check},
@@ -99,7 +93,7 @@ json pool_json(const upstream::PoolState& p, const config::Pool* cfg) {
     for (std::size_t i = 0; i < status.size(); ++i) {
         const bool backup = cfg && i < cfg->servers.size() && cfg->servers[i].backup;
         servers.push_back(server_json(status[i], set->hosts[i], backup));
-        if (status[i].health == upstream::HealthStatus::Up && !status[i].ejected) ++healthy;
+        if (status[i].health == upstream::HealthStatus::Up && !status[i].ejected && !status[i].refused) ++healthy;
     }
     return {{"name", p.name()},
             {"tier", set->tier},

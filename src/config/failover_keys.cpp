@@ -24,7 +24,9 @@ constexpr std::string_view kOverrideKeys[] = {"path", "host", "port", "expect_bo
 constexpr std::string_view kOutlierKeys[] = {"consecutive_failures", "base_ejection",
                                              "max_ejection", "max_ejected_percent"};
 
-constexpr EnumValue kInitial[] = {{"down", 0}, {"up", 1}};
+constexpr EnumValue kInitial[] = {{"check", static_cast<int>(InitialHealth::Check)},
+                                  {"up", static_cast<int>(InitialHealth::Up)},
+                                  {"down", static_cast<int>(InitialHealth::Down)}};
 constexpr EnumValue kOnAllDown[] = {{"fail", static_cast<int>(OnAllDown::Fail)},
                                     {"try_all", static_cast<int>(OnAllDown::TryAll)}};
 constexpr EnumValue kStates[] = {{"ready", static_cast<int>(AdminState::Ready)},
@@ -86,6 +88,8 @@ private:
             if (r_.read_size(f, rules::kRetryBuffer, bytes)) p.retry_buffer = bytes;
         } else if (key == "max_retry_ratio") {
             r_.read_percent(f, PercentForm::Fraction, rules::kMaxRetryRatio, p.max_retry_ratio);
+        } else if (key == "min_retries_per_second") {
+            r_.read_uint(f, rules::kMinRetriesPerSecond, p.min_retries_per_second);
         } else if (key == "retry_backoff") {
             r_.read_duration(f, false, p.retry_backoff);
         }
@@ -95,6 +99,7 @@ private:
     void health_check(const Field& m, HealthCheck& hc) {
         hc.loc = r_.loc(m);
         std::optional<Field> kind, interval, timeout;
+        CheckKeysWritten written;
         bool ok = r_.each_key(m, kHealthCheckKeys, [&](std::string_view key, const Field& f) {
             if (key == "http" || key == "tcp") {
                 check_kind(key, f, kind, hc);
@@ -104,21 +109,22 @@ private:
                 if (r_.read_duration(f, false, hc.interval)) interval = f;
             } else if (key == "timeout") {
                 if (r_.read_duration(f, false, hc.timeout)) timeout = f;
+                written.timeout = true;
             } else if (key == "fast_interval") {
-                r_.read_duration(f, false, hc.fast_interval);
+                written.fast_interval = r_.read_duration(f, false, hc.fast_interval);
             } else if (key == "down_interval") {
-                r_.read_duration(f, false, hc.down_interval);
+                written.down_interval = r_.read_duration(f, false, hc.down_interval);
             } else if (key == "rise" || key == "fall") {
                 r_.read_uint(f, rules::kRiseFall, key == "rise" ? hc.rise : hc.fall);
             } else if (key == "jitter") {
                 r_.read_percent(f, PercentForm::Fraction, rules::kMaxJitter, hc.jitter);
             } else if (key == "initial") {
-                int up = 0;
-                if (r_.read_enum(f, kInitial, up)) hc.initial_up = up == 1;
+                read_enum(f, kInitial, hc.initial);
             }
         });
         if (!ok) return;
         if (!kind) r_.error(m, "needs http: or tcp: (the kind of check to run)");
+        derive_check_defaults(hc, written);
         check_timeout(hc, interval, timeout);
     }
 
@@ -146,19 +152,15 @@ private:
         });
     }
 
-    // Rule: a check must time out before the next one is due (timeout < interval). The error is
-    // at timeout if it was written, else at interval; either may be the mistake, so neither is
-    // kept.
+    // Rule: a check must end before the next one is due (timeout <= interval; checks of one
+    // server never overlap, so the two may be equal). Only a written timeout can break it (an
+    // unwritten one follows the interval), so the error is at timeout; neither value is kept.
     void check_timeout(HealthCheck& hc, const std::optional<Field>& interval,
                        const std::optional<Field>& timeout) {
-        if (hc.timeout < hc.interval) return;
+        if (hc.timeout <= hc.interval) return;
         if (timeout) {
-            r_.error(*timeout, rules::duration_text(hc.timeout) + " must be less than interval (" +
+            r_.error(*timeout, rules::duration_text(hc.timeout) + " must not exceed interval (" +
                                    shown(hc.interval, interval.has_value()) + ")");
-        } else if (interval) {
-            r_.error(*interval, rules::duration_text(hc.interval) +
-                                    " must be greater than timeout (" + shown(hc.timeout, false) +
-                                    ")");
         }
         hc.interval = HealthCheck{}.interval;
         hc.timeout = HealthCheck{}.timeout;

@@ -73,8 +73,14 @@ struct Listener {
     SourceLoc loc;
 };
 
-// Active health checks (docs/health-checks.md). Defaults follow HAProxy's `check` where it has
-// one; `initial: down` keeps a new server out of rotation until it has passed a check.
+// How a server's health starts (`initial:`): Check — its first check decides (haven checks every
+// server once before it accepts connections, and a server added by a reload is checked at once;
+// until then it counts as up); Up — up until `fall` checks fail; Down — down until `rise` pass.
+enum class InitialHealth { Check, Up, Down };
+
+// Active health checks (docs/failover.md). Defaults follow HAProxy's `check` where it has one.
+// timeout, fast_interval and down_interval follow `interval` unless written (the loader derives
+// them, see derive_check_defaults); the values below are those for the default interval.
 struct HealthCheck {
     enum class Kind { Http, Tcp };
     Kind kind = Kind::Http;
@@ -85,15 +91,23 @@ struct HealthCheck {
     std::string expect_body;                        // substring; empty: any body
     std::uint16_t port = 0;                         // probe this port instead of the server's
     Duration interval{5'000};      // between checks while stable
-    Duration timeout{2'000};       // one check
-    Duration fast_interval{1'000}; // while a transition is in progress
-    Duration down_interval{10'000}; // while stable and down
+    Duration timeout{2'000};       // one check: min(2s, interval)
+    Duration fast_interval{1'000}; // while a transition is in progress: min(1s, interval / 2)
+    Duration down_interval{5'000}; // while stable and down: interval
     std::uint32_t rise = 2;        // consecutive successes: down -> up
     std::uint32_t fall = 3;        // consecutive failures: up -> down
     double jitter = 0.10;          // +/- fraction on every interval
-    bool initial_up = false;       // `initial: up|down`
+    InitialHealth initial = InitialHealth::Check;
     SourceLoc loc;
 };
+
+// The defaults that follow `interval`, for the keys not written.
+struct CheckKeysWritten {
+    bool timeout = false;
+    bool fast_interval = false;
+    bool down_interval = false;
+};
+void derive_check_defaults(HealthCheck& hc, const CheckKeysWritten& written);
 
 // Per-server overrides of the pool's health_check (only the keys set are applied).
 struct HealthCheckOverride {
@@ -156,7 +170,10 @@ struct Pool {
     Duration per_try_timeout{0};   // 0: timeouts.server per try
     bool retry_non_idempotent = false;
     std::uint64_t retry_buffer = 64 * 1024;
-    double max_retry_ratio = 0.2;  // retries in flight / requests in flight, per worker
+    // The retry budget (docs/proxying.md): over any 10 s, per worker, retries <= max_retry_ratio ×
+    // requests + min_retries_per_second × 10.
+    double max_retry_ratio = 0.2;
+    std::uint32_t min_retries_per_second = 10;
     Duration retry_backoff{25};    // base of the jittered exponential backoff (max 10x)
     SourceLoc loc;
 };
@@ -209,5 +226,6 @@ struct Config {
 std::string_view name_of(ListenerMode m);
 std::string_view name_of(Balance b);
 std::string_view name_of(AdminState s);
+std::string_view name_of(InitialHealth i);
 
 } // namespace haven::config

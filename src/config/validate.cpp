@@ -228,6 +228,7 @@ private:
         duration(p.loc, path + ".per_try_timeout", p.per_try_timeout, true);
         range(p.loc, path + ".retry_buffer", rules::kRetryBuffer, p.retry_buffer);
         fraction(p.loc, path + ".max_retry_ratio", p.max_retry_ratio, rules::kMaxRetryRatio);
+        range(p.loc, path + ".min_retries_per_second", rules::kMinRetriesPerSecond, p.min_retries_per_second);
         duration(p.loc, path + ".retry_backoff", p.retry_backoff, false);
     }
 
@@ -240,10 +241,9 @@ private:
         range(h.loc, path + ".rise", rules::kRiseFall, h.rise);
         range(h.loc, path + ".fall", rules::kRiseFall, h.fall);
         fraction(h.loc, path + ".jitter", h.jitter, rules::kMaxJitter);
-        if (h.timeout >= h.interval) {
+        if (h.timeout > h.interval) {
             add(h.loc, path + ".timeout: " + rules::duration_text(h.timeout) +
-                           " must be less than interval (" + rules::duration_text(h.interval) +
-                           ")");
+                           " must not exceed interval (" + rules::duration_text(h.interval) + ")");
         }
         if (!rules::is_method(h.method)) {
             add(h.loc, path + ".http.method: invalid method " + rules::quote(h.method));

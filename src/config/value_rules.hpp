@@ -42,6 +42,7 @@ inline constexpr Range kRetryBuffer{0, 16 * 1024 * 1024};
 // retries outnumber requests.
 inline constexpr double kMaxJitter = 0.5;
 inline constexpr double kMaxRetryRatio = 1.0;
+inline constexpr Range kMinRetriesPerSecond{0, 100000};
 
 // Durations beyond a year (8760h, 365d) are typos (and would overflow nanosecond clocks if far
 // larger). Each key may narrow this: an SLO window is from 1h to 90d.

@@ -30,7 +30,7 @@ constexpr std::string_view kPoolKeys[] = {
     // read in failover_keys.cpp:
     "health_check", "outlier_detection", "min_healthy", "all_backups", "on_all_down", "slow_start",
     "retries", "retry_on", "per_try_timeout", "retry_non_idempotent", "retry_buffer",
-    "max_retry_ratio", "retry_backoff"};
+    "max_retry_ratio", "min_retries_per_second", "retry_backoff"};
 constexpr std::string_view kServerKeys[] = {
     "name", "address", "weight",
     // read in failover_keys.cpp:

@@ -29,4 +29,9 @@ bool still_usable(asio::ip::tcp::socket& s) {
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+bool is_refusal(const asio::error_code& ec) {
+    return ec == asio::error::connection_refused || ec == asio::error::host_unreachable ||
+           ec == asio::error::network_unreachable;
+}
+
 } // namespace haven::net

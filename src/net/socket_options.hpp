@@ -18,4 +18,9 @@ void set_listener_stream_options(int fd);
 // be retried (non-idempotent) on a reused connection.
 bool still_usable(asio::ip::tcp::socket& s);
 
+// A connect error that is definitive, not a guess: the server's host answered that nothing
+// listens on the port (ECONNREFUSED), or the network says the host cannot be reached
+// (EHOSTUNREACH, ENETUNREACH). A timeout is not: the server may only be slow.
+bool is_refusal(const asio::error_code& ec);
+
 } // namespace haven::net

@@ -15,7 +15,10 @@ net::awaitable<void> run_pipeline(RequestContext& ctx) {
     StageResult r = stages::route(ctx);
     if (r.ok()) stages::begin_attempts(ctx);
     while (r.ok()) {
-        if (!ctx.host_rt) r = stages::pick(ctx);
+        if (!ctx.host_rt) {
+            r = stages::pick(ctx);
+            if (r.ok() && stages::backoff_needed(ctx)) r = co_await stages::backoff(ctx);
+        }
         // A warm keep-alive connection needs no waiting: skip the coroutine call then.
         if (r.ok() && !stages::reuse_connection(ctx)) r = co_await stages::connect(ctx);
         if (r.ok()) r = co_await stages::send_request(ctx);

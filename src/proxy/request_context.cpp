@@ -20,8 +20,8 @@ void RequestContext::reset() {
     host_rt = nullptr;
     attempts = 0;
     retries = 0;
-    budget_retries = 0;
-    budget_counted = false;
+    pool_held = false;
+    backoff_due = false;
     attempt_reported = false;
     body_copy_valid = false;
     body_copy.clear();

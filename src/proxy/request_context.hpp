@@ -55,8 +55,8 @@ struct RequestContext {
     std::array<upstream::HostIndex, 8> tried{};
     std::uint8_t attempts = 0;       // servers tried (attempts on a stale connection not counted)
     std::uint32_t retries = 0;       // retries made under the pool's policy
-    std::uint32_t budget_retries = 0; // of those, still holding the retry budget
-    bool budget_counted = false;     // counted in the pool's budget and holding the pool
+    bool pool_held = false;          // holding the pool (begin_attempts .. end_attempts)
+    bool backoff_due = false;        // a retry was decided: wait the backoff if pick repeats a server
     bool attempt_reported = false;   // this attempt's outcome went to outlier detection
 
     // --- upstream exchange

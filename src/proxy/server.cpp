@@ -107,6 +107,26 @@ void Server::Impl::start_workers() {
     started = true;
 }
 
+// Envoy warms clusters before its listeners serve; haven checks every server once before its
+// workers accept a connection, so the first requests do not go to a server that is down. The
+// listening sockets are bound already: a client that connects meanwhile waits in the accept
+// queue, it is not refused. Bounded by the longest check timeout (+ 500 ms), so a check that
+// hangs cannot hold up the start; /ready answers 503 until the round is done.
+void Server::Impl::warm_up() {
+    const auto& clock = SystemClock::instance();
+    const auto begin = clock.now();
+    const auto until = begin + plane.longest_check_timeout() + std::chrono::milliseconds(500);
+    while (!plane.first_round_done() && !control.stopped() && clock.now() < until) {
+        control.run_one_for(std::chrono::milliseconds(10));
+    }
+    const auto took = to_ms(clock.now() - begin);
+    if (plane.first_round_done()) {
+        spdlog::info("health: first round of checks done in {:.0f} ms", took);
+    } else if (!control.stopped()) {
+        spdlog::warn("health: some first checks had no result after {:.0f} ms; starting with what is known", took);
+    }
+}
+
 std::uint64_t Server::Impl::open_connections() const {
     std::uint64_t n = 0;
     for (const auto& w : workers) n += w->ctx->stats.connections_active.get();
@@ -253,9 +273,12 @@ int Server::run() {
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
-    im.start_workers();
     im.plane.start();
-    spdlog::info("haven ready: {} worker thread(s)", im.workers.size());
+    im.warm_up();
+    if (!im.control.stopped()) {
+        im.start_workers();
+        spdlog::info("haven ready: {} worker thread(s)", im.workers.size());
+    }
     im.control.run();
     spdlog::info("stopped");
     return 0;

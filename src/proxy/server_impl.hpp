@@ -61,6 +61,8 @@ struct Server::Impl final : admin::AdminModel {
     BoundListener bind(const config::Listener& l);
     void hand_to_workers(const BoundListener& b);
     void start_workers();
+    // Runs the control thread until every server has had its first check (bounded).
+    void warm_up();
     std::string reload() override;
     net::awaitable<void> drain();
     void stop_workers();

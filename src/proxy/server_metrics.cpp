@@ -10,7 +10,7 @@ using admin::metrics::Labels;
 
 const char* kClass[6] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
 const char* kFailure[4] = {"connect", "timeout", "reset", "protocol"};
-const char* kDecision[4] = {"retried", "not_retryable", "budget_exhausted", "limit_reached"};
+const char* kDecision[5] = {"retried", "not_retryable", "budget_exhausted", "limit_reached", "no_server"};
 
 double sum_of(const PerWorker<RouteCounters>& c, std::size_t cls) {
     std::uint64_t n = 0;
@@ -57,11 +57,12 @@ void server_metrics(Exposition& e, const upstream::PoolState& p) {
         const Labels l{{"pool", p.name()}, {"server", s.name}};
         std::array<std::uint64_t, 6> responses{};
         std::array<std::uint64_t, 4> failures{};
-        std::uint64_t attempts = 0, active = 0, retried = 0;
+        std::uint64_t attempts = 0, active = 0, retried = 0, refused = 0;
         for (std::size_t w = 0; w < h.metrics->size(); ++w) {
             const auto& c = h.metrics->at(w);
             attempts += c.attempts.get();
             retried += c.retried.get();
+            refused += c.refused_marks.get();
             active += c.active.get();
             for (std::size_t k = 0; k < 6; ++k) responses[k] += c.responses[k].get();
             for (std::size_t k = 0; k < 4; ++k) failures[k] += c.failures[k].get();
@@ -69,12 +70,8 @@ void server_metrics(Exposition& e, const upstream::PoolState& p) {
         e.gauge("haven_server_up", "1 when the server passes its health checks (or has none), else 0.", l,
                 s.health == upstream::HealthStatus::Up ? 1 : 0);
         e.gauge("haven_server_serving", "1 when the server takes new requests now.", l, s.serving ? 1 : 0);
-        for (const char* state : {"up", "down", "ejected", "drain", "maint"}) {
-            const std::string_view current = s.admin == upstream::AdminState::Maint   ? "maint"
-                                             : s.admin == upstream::AdminState::Drain ? "drain"
-                                             : s.ejected                              ? "ejected"
-                                             : s.health == upstream::HealthStatus::Up ? "up"
-                                                                                      : "down";
+        const std::string_view current = upstream::state_name(s);
+        for (const char* state : {"up", "down", "refused", "ejected", "drain", "maint"}) {
             e.gauge("haven_server_state", "The server's state, one series per state (1 = current).",
                     {{"pool", p.name()}, {"server", s.name}, {"state", state}}, current == state ? 1 : 0);
         }
@@ -103,6 +100,12 @@ void server_metrics(Exposition& e, const upstream::PoolState& p) {
         }
         e.counter("haven_outlier_ejections_total", "Times outlier detection ejected the server.", l,
                   static_cast<double>(s.ejections_total));
+        e.counter("haven_upstream_refused_connects_total",
+                  "Connects to the server refused on live traffic; each stops that worker picking it at once.", l,
+                  static_cast<double>(refused));
+        e.counter("haven_server_refusals_total",
+                  "Times the server was taken out of rotation for refused connects (until a check passed).", l,
+                  static_cast<double>(s.refusals_total));
     }
 }
 
@@ -111,9 +114,9 @@ void pool_metrics(Exposition& e, const upstream::ControlPlane& plane) {
         const auto set = p->current();
         const Labels l{{"pool", p->name()}};
         std::size_t healthy = 0;
-        for (const auto& s : p->status()) healthy += s.health == upstream::HealthStatus::Up && !s.ejected ? 1 : 0;
+        for (const auto& s : p->status()) healthy += s.health == upstream::HealthStatus::Up && !s.ejected && !s.refused ? 1 : 0;
         e.gauge("haven_pool_servers", "Servers configured in the pool.", l, static_cast<double>(set->hosts.size()));
-        e.gauge("haven_pool_healthy_servers", "Servers up and not ejected.", l, static_cast<double>(healthy));
+        e.gauge("haven_pool_healthy_servers", "Servers up, not ejected and not refusing connections.", l, static_cast<double>(healthy));
         e.gauge("haven_pool_serving_servers", "Servers taking new requests now.", l, static_cast<double>(set->eligible.size()));
         e.gauge("haven_pool_serving_tier", "Priority tier in service (-1: none, or panic mode).", l, static_cast<double>(set->tier));
         e.gauge("haven_pool_panic", "1 when no server is up and on_all_down: try_all balances over all of them.", l,
@@ -132,7 +135,7 @@ void Server::Impl::collect(Exposition& e) {
     std::uint64_t stale = 0, active = 0, evicted = 0, rejected = 0, dropped = 0;
     for (const auto& w : workers) {
         const auto& s = w->ctx->stats;
-        for (std::size_t k = 0; k < 4; ++k) decisions[k] += s.retry_decisions[k].get();
+        for (std::size_t k = 0; k < std::size(kDecision); ++k) decisions[k] += s.retry_decisions[k].get();
         stale += s.upstream_stale_retries.get();
         active += s.connections_active.get();
         evicted += s.connections_evicted.get();

@@ -30,7 +30,8 @@ enum class ResponseFlag : std::uint8_t {
     RequestTimeout,      // 408: the request head did not arrive within timeouts.request_headers
     ClientAborted,       // the client went away before the response was complete
     ClientTimeout,       // the client stopped sending the request body (timeouts.client_idle)
-    Draining,            // 503: haven is shutting down (not used for in-flight requests)
+    Draining,            // 503: haven is shutting down (a request still waiting for a retry when
+                         // the drain timeout ended; otherwise not used for in-flight requests)
 };
 
 std::string_view flag_name(ResponseFlag f);

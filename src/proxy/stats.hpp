@@ -33,7 +33,7 @@ struct WorkerStats {
     Counter upstream_connects;
     Counter upstream_reused;      // requests sent on a pooled connection
     Counter upstream_stale_retries; // idempotent requests re-sent after a pooled connection died
-    std::array<Counter, 4> retry_decisions; // by upstream::RetryDecision: retried, no, budget, limit
+    std::array<Counter, 5> retry_decisions; // by upstream::RetryDecision: retried, no, budget, limit, no server
     Counter access_log_dropped;   // lines dropped because the log writer fell behind
 };
 

@@ -57,6 +57,7 @@ net::awaitable<bool> TcpSession::connect_upstream(upstream::PoolRuntime& pool) {
             pr.has_hash = true;
         }
         host_ = pool.pick(pr);
+        if (host_ == upstream::kNoHost) host_ = pool.fallback(pr.exclude); // as the http pick stage does
         if (host_ == upstream::kNoHost) {
             if (attempts_ == 0) flag_ = ResponseFlag::NoHealthyServer;
             co_return false;
@@ -75,6 +76,7 @@ net::awaitable<bool> TcpSession::connect_upstream(upstream::PoolRuntime& pool) {
             if (cec) rt->info->signals->on_failure();
             else rt->info->signals->on_success();
         }
+        if (cec && !timed_out_ && net::is_refusal(cec)) pool.on_refused(rt);
         pool.release(rt);
         if (!cec) co_return true;
         flag_ = timed_out_ ? ResponseFlag::UpstreamConnectTimeout : ResponseFlag::UpstreamConnectFailure;

@@ -1,5 +1,7 @@
 #include "upstream/control_plane.hpp"
 
+#include <algorithm>
+
 #include <stdexcept>
 
 namespace haven::upstream {
@@ -75,6 +77,16 @@ bool ControlPlane::first_round_done() const {
         if (!p->first_round_done()) return false;
     }
     return true;
+}
+
+Duration ControlPlane::longest_check_timeout() const {
+    Duration longest{0};
+    for (const auto& p : pools_) {
+        if (const auto& h = p->config().health_check) {
+            longest = std::max(longest, std::chrono::duration_cast<Duration>(h->timeout));
+        }
+    }
+    return longest;
 }
 
 } // namespace haven::upstream

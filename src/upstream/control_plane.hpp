@@ -36,6 +36,9 @@ public:
     const std::vector<std::unique_ptr<PoolState>>& pools() const { return pools_; }
     // Every checked server has had a first result.
     bool first_round_done() const;
+    // The longest health-check timeout of any pool (zero without checks): how long a first round
+    // of checks can take.
+    Duration longest_check_timeout() const;
     EventLog& events() { return events_; }
     Scheduler& scheduler() { return scheduler_; }
 

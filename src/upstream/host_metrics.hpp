@@ -18,6 +18,7 @@ struct HostCounters {
     std::array<Counter, 6> responses;    // responses received, by status class (index = status / 100)
     std::array<Counter, static_cast<std::size_t>(AttemptError::Count)> failures;
     Counter active;                      // requests in flight now (a gauge)
+    Counter refused_marks;               // a refused connect made this worker stop picking it
 };
 
 using HostMetrics = PerWorker<HostCounters>;

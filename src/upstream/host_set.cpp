@@ -26,7 +26,7 @@ std::optional<HostSet> describe_pool(const config::Pool& pool, std::uint32_t poo
     set.hash_on = pool.hash_on;
     set.keepalive = pool.keepalive;
     set.retry = retry_params(pool);
-    set.max_retry_ratio = pool.max_retry_ratio;
+    set.budget = RetryBudgetParams{pool.max_retry_ratio, pool.min_retries_per_second};
     set.hosts.reserve(pool.servers.size());
     for (const auto& s : pool.servers) {
         auto ep = net::resolve(s.address, error);

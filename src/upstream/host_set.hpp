@@ -9,6 +9,7 @@
 #include "upstream/host.hpp"
 #include "upstream/host_metrics.hpp"
 #include "upstream/outlier/detector.hpp"
+#include "upstream/retry/budget.hpp"
 #include "upstream/retry/policy.hpp"
 #include "upstream/tiers.hpp"
 
@@ -30,6 +31,9 @@ struct HostInfo {
     // server keeps its name and address (snapshots come and go).
     std::shared_ptr<HostSignals> signals;
     std::shared_ptr<HostMetrics> metrics; // per-worker request counters, same lifetime as `signals`
+    // Refused connects (HostSignals::refusals) up to this number were answered by a passing
+    // check: a worker that stopped picking the server for an earlier refusal may pick it again.
+    std::uint64_t refusals_cleared = 0;
 };
 
 struct HostSet {
@@ -39,7 +43,7 @@ struct HostSet {
     config::HashKey hash_on;
     config::UpstreamKeepalive keepalive;
     RetryParams retry;
-    double max_retry_ratio = 0.2;
+    RetryBudgetParams budget;
     std::vector<HostInfo> hosts;   // config order; HostIndex indexes this
     std::vector<LbEntry> eligible; // hosts that may take new requests, with effective weights
     // Usable hosts outside the serving tier, best tier first: where a retry goes once every

@@ -11,6 +11,7 @@
 #include "upstream/retry/budget.hpp"
 
 #include <memory>
+#include <span>
 #include <vector>
 
 namespace haven::upstream {
@@ -27,6 +28,10 @@ struct HostRuntime {
     const HostInfo* info = nullptr; // valid while not retired (points into the current snapshot)
     HostCounters* counters = nullptr; // this worker's slot of the server's metrics
     std::shared_ptr<HostMetrics> metrics; // keeps `counters` valid after the server left the pool
+    // Nonzero while this worker does not pick the server because a connect to it was refused:
+    // the refusal's sequence number (HostSignals::on_refused), until a snapshot whose
+    // HostInfo::refusals_cleared reaches it.
+    std::uint64_t refused_seq = 0;
 };
 
 class PoolRuntime {
@@ -41,6 +46,23 @@ public:
     void update(std::shared_ptr<const HostSet> set);
 
     HostIndex pick(const PickRequest& r) { return lb_->pick(r); }
+    // Where a retry goes when pick() found nothing: the best usable server outside the serving
+    // tier that this request has not tried and this worker has not seen refuse (HostSet::fallback).
+    HostIndex fallback(std::span<const HostIndex> exclude) const;
+
+    // A connect to h was refused (nothing listens there): a definitive failure, so this worker
+    // stops picking h now, without waiting for the control thread; the control thread learns it
+    // from HostSignals::refusals, takes h out for every worker and checks it. No lock: the
+    // balancer is rebuilt without h, as on any snapshot change (off the common path: once per
+    // refusal, and a refused server is not picked again).
+    void on_refused(HostRuntime* r);
+    // Servers this worker does not pick because of a refusal not yet answered by a check.
+    std::uint32_t refused_count() const { return refused_count_; }
+    // Whether a retry would find a server: one the balancer may pick (possibly one already
+    // tried, which the pick stage falls back to), or a fallback not tried.
+    bool has_candidate(std::span<const HostIndex> tried) const {
+        return set_->eligible.size() > refused_eligible_ || fallback(tried) != kNoHost;
+    }
     const HostSet& hosts() const { return *set_; }
     const std::shared_ptr<const HostSet>& snapshot() const { return set_; }
     HostRuntime& host(HostIndex h) { return *hosts_[h]; }
@@ -79,6 +101,8 @@ public:
 private:
     std::unique_ptr<ConnPool> make_conn_pool() const;
     void retire(HostRuntime* r);
+    // Gives the balancer the snapshot's eligible servers less those this worker saw refuse.
+    void rebuild_balancer();
 
     std::shared_ptr<const HostSet> set_;
     DeadlineList& deadlines_;
@@ -86,6 +110,8 @@ private:
     ActiveCounts active_; // indexed by HostIndex, read by the load balancer
     std::unique_ptr<LoadBalancer> lb_;
     std::vector<HostRuntime*> hosts_; // owned; retired ones are freed by their last release()
+    std::uint32_t refused_count_ = 0;
+    std::size_t refused_eligible_ = 0; // of the snapshot's eligible servers
     RetryBudget budget_;
     std::uint32_t users_ = 0;
     std::size_t worker_;

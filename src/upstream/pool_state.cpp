@@ -22,6 +22,15 @@ struct PoolState::Server {
     std::uint64_t check_failures = 0;
     std::uint64_t ejections_total = 0;
     bool changed_once = false; // health changed at least once since the server was added
+    // Refused connects (HostSignals::refusals): the count last read, whether the server is out
+    // because of them, how many a passing check answered, and the episodes so far.
+    std::uint64_t refusals_seen = 0;
+    bool refused = false;
+    std::uint64_t refusals_cleared = 0;
+    std::uint64_t refusals_total = 0;
+    // In a pool without active checks: the TCP connect check that answers a refusal.
+    std::unique_ptr<HealthChecker> refusal_check;
+    EjectCause eject_cause = EjectCause::Response;
 };
 
 namespace {
@@ -95,7 +104,7 @@ std::vector<HostIndex> retry_fallback(const std::vector<HostView>& v, const std:
     std::vector<HostIndex> out;
     for (HostIndex h = 0; h < v.size(); ++h) {
         const bool usable = v[h].admin == AdminState::Ready && v[h].health == HealthStatus::Up && !v[h].ejected &&
-                            v[h].weight > 0;
+                            !v[h].refused && v[h].weight > 0;
         bool serving = false;
         for (const auto& e : eligible) serving = serving || e.host == h;
         if (usable && !serving) out.push_back(h);
@@ -116,6 +125,15 @@ std::string serving_text(std::int64_t tier, ServingMode mode) {
 
 } // namespace
 
+const char* state_name(const ServerStatus& s) {
+    if (s.admin == AdminState::Maint) return "maint";
+    if (s.admin == AdminState::Drain) return "drain";
+    if (s.ejected) return "ejected";
+    if (s.health == HealthStatus::Down) return "down";
+    if (s.refused) return "refused";
+    return "up";
+}
+
 PoolState::PoolState(ControlEnv& env, const config::Pool& pool, std::uint32_t pool_id)
     : env_(env), config_(pool), outliers_(outlier_params(pool.outlier_detection), pool.servers.size()) {
     std::string error;
@@ -129,6 +147,7 @@ PoolState::PoolState(ControlEnv& env, const config::Pool& pool, std::uint32_t po
 PoolState::~PoolState() {
     for (auto& s : servers_) {
         if (s->checker) s->checker->stop();
+        if (s->refusal_check) s->refusal_check->stop();
     }
 }
 
@@ -153,7 +172,8 @@ void PoolState::build_servers(const config::Pool& pool, std::vector<std::unique_
             s = std::make_unique<Server>();
             s->admin = admin_of(cfg.state);
             const bool checked = pool.health_check.has_value();
-            s->health = (!checked || pool.health_check->initial_up) ? HealthStatus::Up : HealthStatus::Down;
+            const bool starts_down = checked && pool.health_check->initial == config::InitialHealth::Down;
+            s->health = starts_down ? HealthStatus::Down : HealthStatus::Up;
             s->up_since = TimePoint{}; // servers up at start do not ramp
         }
         s->cfg = cfg;
@@ -185,9 +205,13 @@ void PoolState::start_checker(Server& s) {
         probe = make_http_probe(env_.io, target, probe_spec(h, s.cfg), params.timeout, env_.scheduler);
     }
     Server* sp = &s;
+    // A server with no result yet is checked at once (before haven accepts connections, or as
+    // soon as a reload adds it); with `initial: check` that first result sets its state.
+    const bool unknown = s.checks == 0;
+    const bool first_decides = unknown && h.initial == config::InitialHealth::Check;
     s.checker = std::make_unique<HealthChecker>(env_.scheduler, env_.random, std::move(probe), params, s.health,
-                                                [this, sp](const HealthReport& r) { on_report(*sp, r); });
-    s.checker->start();
+                                                [this, sp](const HealthReport& r) { on_report(*sp, r); }, first_decides);
+    s.checker->start(unknown ? HealthChecker::FirstProbe::Now : HealthChecker::FirstProbe::Spread);
 }
 
 void PoolState::reconfigure(const config::Pool& pool, std::uint32_t pool_id) {
@@ -202,9 +226,15 @@ void PoolState::reconfigure(const config::Pool& pool, std::uint32_t pool_id) {
     outliers_.resize(servers_.size());
     // Checkers restart with the new settings; each starts from its server's current health, so
     // nothing flips because of the reload itself.
-    for (auto& s : servers_) s->checker.reset();
+    for (auto& s : servers_) {
+        s->checker.reset();
+        s->refusal_check.reset();
+    }
     if (started_) {
         for (auto& s : servers_) start_checker(*s);
+        for (auto& s : servers_) {
+            if (s->refused) confirm_refusal(*s);
+        }
     }
     republish(env_.scheduler.now());
 }
@@ -215,8 +245,7 @@ void PoolState::on_report(Server& s, const HealthReport& r) {
     s.last_check = r.result.reason;
     s.last_check_ms = to_ms(r.result.took);
     s.last_check_time_us = wall_time_us();
-    HostIndex h = 0;
-    while (h < servers_.size() && servers_[h].get() != &s) ++h;
+    const HostIndex h = index_of(s);
     bool changed = false;
     if (r.transition == HealthTransition::Changed) {
         s.changed_once = true;
@@ -226,27 +255,101 @@ void PoolState::on_report(Server& s, const HealthReport& r) {
                         r.result.reason);
         changed = true;
     }
-    if (r.result.ok && h < servers_.size() && outliers_.on_check_success(h, r.at)) {
+    // A passing check answers refusals, and ends an ejection that connect failures caused; an
+    // ejection for bad responses runs its time (the server answers its health path anyway).
+    if (r.result.ok && s.refused) {
+        clear_refusal(s, "active check passed");
+        changed = true;
+    }
+    if (r.result.ok && h < servers_.size() && s.eject_cause == EjectCause::Connection &&
+        outliers_.on_check_success(h, r.at)) {
         env_.events.add("returned", config_.name, s.cfg.name, "active check passed");
         changed = true;
     }
     if (changed) republish(r.at);
 }
 
-void PoolState::tick(TimePoint now) {
+HostIndex PoolState::index_of(const Server& s) const {
+    HostIndex h = 0;
+    while (h < servers_.size() && servers_[h].get() != &s) ++h;
+    return h;
+}
+
+bool PoolState::take_refusals() {
     bool changed = false;
+    for (auto& sp : servers_) {
+        Server& s = *sp;
+        const auto seen = s.info.signals->refusals.load(std::memory_order_relaxed);
+        if (seen == s.refusals_seen) continue;
+        s.refusals_seen = seen;
+        if (s.refused) continue; // the check already asked will answer these too
+        s.refused = true;
+        ++s.refusals_total;
+        env_.events.add("refused", config_.name, s.cfg.name,
+                        "connection refused on live traffic; out of rotation until a check passes");
+        changed = true;
+        confirm_refusal(s);
+    }
+    return changed;
+}
+
+void PoolState::confirm_refusal(Server& s) {
+    if (s.checker) {
+        s.checker->check_now();
+        return;
+    }
+    if (!started_ || s.refusal_check) return;
+    // A pool without checks still needs an answer: connect every second until it succeeds.
+    HealthParams params;
+    params.interval = params.fast_interval = params.down_interval = std::chrono::seconds(1);
+    params.timeout = std::chrono::seconds(1);
+    params.rise = params.fall = 1;
+    params.jitter = 0;
+    std::unique_ptr<Probe> probe;
+    if (env_.make_probe) {
+        config::HealthCheck tcp;
+        tcp.kind = config::HealthCheck::Kind::Tcp;
+        probe = env_.make_probe(tcp, s.cfg, s.info.endpoint);
+    } else {
+        probe = make_tcp_probe(env_.io, s.info.endpoint, params.timeout, env_.scheduler);
+    }
+    Server* sp = &s;
+    s.refusal_check = std::make_unique<HealthChecker>(
+        env_.scheduler, env_.random, std::move(probe), params, HealthStatus::Down, [this, sp](const HealthReport& r) {
+            if (!r.result.ok) return;
+            clear_refusal(*sp, "connect check passed");
+            republish(r.at);
+            sp->refusal_check.reset(); // allowed from its own listener (checker.hpp)
+        });
+    s.refusal_check->start(HealthChecker::FirstProbe::Now);
+}
+
+void PoolState::clear_refusal(Server& s, std::string_view why) {
+    s.refused = false;
+    s.refusals_cleared = s.refusals_seen;
+    env_.events.add("refusal_cleared", config_.name, s.cfg.name, std::string(why));
+}
+
+void PoolState::tick(TimePoint now) {
+    bool changed = take_refusals();
     const auto threshold = outliers_.params().consecutive_failures;
     for (HostIndex h = 0; threshold > 0 && h < servers_.size(); ++h) {
         auto& signals = *servers_[h]->info.signals;
         const auto failures = signals.consecutive_failures.load(std::memory_order_relaxed);
         if (failures < threshold) continue;
+        const auto responses = signals.consecutive_responses.load(std::memory_order_relaxed);
         signals.consecutive_failures.store(0, std::memory_order_relaxed);
+        signals.consecutive_responses.store(0, std::memory_order_relaxed);
         const auto decision = outliers_.on_failures(h, now);
         if (decision == EjectDecision::Ejected) {
-            ++servers_[h]->ejections_total;
-            env_.events.add("ejected", config_.name, servers_[h]->cfg.name,
-                            fmt::format("{} consecutive failures; ejected for {:.0f}s", failures,
-                                        to_seconds(outliers_.ejected_until(h) - now)));
+            auto& s = *servers_[h];
+            ++s.ejections_total;
+            s.eject_cause = responses > 0 ? EjectCause::Response : EjectCause::Connection;
+            const bool early = s.eject_cause == EjectCause::Connection && s.checker;
+            env_.events.add("ejected", config_.name, s.cfg.name,
+                            fmt::format("{} consecutive failures ({} 5xx); ejected for {:.0f}s{}", failures, responses,
+                                        to_seconds(outliers_.ejected_until(h) - now),
+                                        early ? " or until an active check passes" : ""));
             changed = true;
         } else if (decision == EjectDecision::CapReached) {
             env_.events.add("ejection_refused", config_.name, servers_[h]->cfg.name,
@@ -270,6 +373,7 @@ std::vector<HostView> PoolState::views(TimePoint now) const {
         v.health = s.health;
         v.admin = s.admin;
         v.ejected = outliers_.ejected(h);
+        v.refused = s.refused;
         v.backup = s.cfg.backup;
         v.priority = s.cfg.tier();
         v.weight = effective_weight(s.weight, s.up_since, now, ramp);
@@ -300,7 +404,10 @@ void PoolState::republish(TimePoint now) {
     mode_ = serving.mode;
     ever_served_ = ever_served_ || (mode_ != ServingMode::None && settled());
     auto set = std::make_shared<HostSet>(base_);
-    for (HostIndex h = 0; h < servers_.size(); ++h) set->hosts[h].weight = servers_[h]->weight;
+    for (HostIndex h = 0; h < servers_.size(); ++h) {
+        set->hosts[h].weight = servers_[h]->weight;
+        set->hosts[h].refusals_cleared = servers_[h]->refusals_cleared;
+    }
     set->fallback = retry_fallback(v, serving.eligible);
     set->eligible = std::move(serving.eligible);
     set->tier = serving.tier;
@@ -350,6 +457,8 @@ std::vector<ServerStatus> PoolState::status() const {
         st.health = s.health;
         st.admin = s.admin;
         st.ejected = outliers_.ejected(h);
+        st.refused = s.refused;
+        st.refusals_total = s.refusals_total;
         st.checked = s.checker != nullptr;
         st.weight = s.weight;
         st.effective_weight = v[h].weight;

@@ -46,6 +46,7 @@ struct ServerStatus {
     HealthStatus health = HealthStatus::Up;
     AdminState admin = AdminState::Ready;
     bool ejected = false;
+    bool refused = false;        // out of rotation after a refused connect, until a check passes
     bool serving = false;        // in the eligible set now
     bool checked = false;        // has an active health check
     std::uint32_t weight = 0;    // configured (or set by the admin API)
@@ -58,7 +59,11 @@ struct ServerStatus {
     std::uint64_t check_failures = 0;
     std::uint32_t ejections = 0;       // current (decaying) ejection count
     std::uint64_t ejections_total = 0; // ever
+    std::uint64_t refusals_total = 0;  // times taken out for a refused connect
 };
+
+// One word for what matters most about a server now: maint, drain, ejected, down, refused, up.
+const char* state_name(const ServerStatus& s);
 
 class PoolState {
 public:
@@ -81,6 +86,7 @@ public:
     bool set_weight(std::string_view server, std::uint32_t weight);
 
     const std::string& name() const { return config_.name; }
+    const config::Pool& config() const { return config_; }
     std::shared_ptr<const HostSet> current() const { return current_; }
     std::vector<ServerStatus> status() const;
     // True once every checked server has had at least one result (or none is checked).
@@ -93,6 +99,13 @@ private:
     void build_servers(const config::Pool& pool, std::vector<std::unique_ptr<Server>> keep);
     void start_checker(Server& s);
     void on_report(Server& s, const HealthReport& r);
+    // Refused connects on live traffic (HostSignals::refusals): take the server out for every
+    // worker and check it now; a passing check (or, in a pool without checks, a TCP connect
+    // retried every second) brings it back. True if a server was newly taken out.
+    bool take_refusals();
+    void confirm_refusal(Server& s);
+    void clear_refusal(Server& s, std::string_view why);
+    HostIndex index_of(const Server& s) const;
     void republish(TimePoint now);
     std::vector<HostView> views(TimePoint now) const;
     Server* find(std::string_view name);

@@ -12,10 +12,10 @@ namespace haven::upstream {
 namespace {
 
 bool usable(const HostView& h) {
-    return h.admin == AdminState::Ready && h.health == HealthStatus::Up && !h.ejected && h.weight > 0;
+    return h.admin == AdminState::Ready && h.health == HealthStatus::Up && !h.ejected && !h.refused && h.weight > 0;
 }
 
-// Panic ignores health and ejection (they may be wrong, or everything is failing and any chance
+// Panic ignores health, ejection and refusals (they may be wrong, or everything is failing and any chance
 // beats a certain 503) but never an operator's decision: Drain and Maint stay out.
 bool panic_candidate(const HostView& h) { return h.admin == AdminState::Ready && h.weight > 0; }
 

@@ -22,6 +22,7 @@ struct HostView {
     HealthStatus health = HealthStatus::Up;
     AdminState admin = AdminState::Ready;
     bool ejected = false;       // by outlier detection
+    bool refused = false;       // a connect was refused on live traffic; no check has passed since
     bool backup = false;        // `backup: true` (HAProxy semantics, see all_backups)
     std::uint32_t priority = 0; // tier; lower is preferred
     std::uint32_t weight = 1;   // effective weight (after slow start); 0 = takes nothing
@@ -51,7 +52,7 @@ struct Serving {
     ServingMode mode = ServingMode::None;
 };
 
-// Usable: admin Ready, health Up, not ejected, weight > 0.
+// Usable: admin Ready, health Up, not ejected, not refused, weight > 0.
 // Tier choice: the lowest priority with >= min_healthy usable servers (Normal); else the lowest
 // priority with any usable server (Degraded); else Panic (on_all_down: try_all — every server with
 // admin Ready and weight > 0) or None. Within the chosen tier every usable server serves, except

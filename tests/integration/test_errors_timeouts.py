@@ -130,10 +130,15 @@ def test_local_reply_on_keepalive_connection_keeps_framing(haven):
     with haven.raw(listener="dead") as c:
         c.send(request_bytes("GET", "/a") + request_bytes("GET", "/b"))
         r1 = c.read_response()
-        assert r1.status == 502
+        # 502 when this request's own connect was refused; 503 when an earlier request's refusal
+        # already took the server out of this worker's picks (the fixture is shared).
+        assert r1.status in (502, 503)
         assert r1.header("Content-Length") == str(len(r1.body))
         if (r1.header("Connection") or "").lower() != "close":
-            assert c.read_response().status == 502
+            # Same connection, same worker: the refusal is known now, so no connect is tried.
+            r2 = c.read_response()
+            assert r2.status == 503, r2
+            assert r2.header("Content-Length") == str(len(r2.body))
 
 
 # --- malformed requests ----------------------------------------------------------------------
@@ -620,4 +625,6 @@ def test_expect_100_continue_to_dead_server_gets_final_502(haven):
         c.send(request_bytes("POST", "/echo", headers=[("Expect", "100-continue"), ("Content-Length", "5")],
                              content_length=False))
         r = c.read_response(skip_interim=False, timeout=10)
-        assert r.status == 502, "a 100 Continue was sent although no server was connected"
+        assert r.status != 100, "a 100 Continue was sent although no server was connected"
+        # 502: this request's connect was refused; 503: an earlier refusal took the server out.
+        assert r.status in (502, 503), r

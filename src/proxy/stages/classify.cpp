@@ -43,7 +43,8 @@ bool is_upstream_failure(ResponseFlag f) {
 // any failure on the server's side; a client going away says nothing about the server.
 void report_outcome(RequestContext& ctx, const StageResult& result) {
     if (result.kind == StageResult::Kind::Continue) {
-        report_attempt(ctx, ctx.resp.status < 500 && ctx.flag != ResponseFlag::UpstreamAborted);
+        const bool aborted = ctx.flag == ResponseFlag::UpstreamAborted;
+        report_attempt(ctx, ctx.resp.status < 500 && !aborted, aborted ? ctx.flag : ResponseFlag::None);
     } else if (result.kind == StageResult::Kind::Fail && is_upstream_failure(result.error.flag)) {
         report_attempt(ctx, false, result.error.flag);
     }

@@ -10,7 +10,9 @@ namespace haven::proxy::stages {
 //   - a pooled connection is reused unless the previous attempt found one stale (force_fresh);
 //   - a request that must not be sent twice (not idempotent) only goes on a pooled connection
 //     that a non-blocking peek shows is still open, so a server-side close cannot race it;
-//   - a failed or timed-out connect sent nothing: it may be retried on any server.
+//   - a failed or timed-out connect sent nothing: it may be retried on any server;
+//   - a refused connect (nothing listens, or no route to the host) also takes the server out of
+//     this worker's picks at once (PoolRuntime::on_refused).
 bool reuse_connection(RequestContext& ctx) {
     ctx.conn_reused = false;
     if (ctx.force_fresh) return false;
@@ -40,6 +42,7 @@ net::awaitable<StageResult> connect(RequestContext& ctx) {
     if (ec) {
         const bool timed_out = session.fired() == TimeoutKind::Connect;
         session.clear_fired();
+        if (!timed_out && net::is_refusal(ec)) ctx.pool->on_refused(ctx.host_rt);
         co_return StageResult::fail(timed_out ? ResponseFlag::UpstreamConnectTimeout : ResponseFlag::UpstreamConnectFailure,
                                     ErrorSource::Upstream, true);
     }

@@ -1,8 +1,6 @@
 // Stage: pick. The pool's load balancer chooses a server among those that may take traffic,
 // skipping the servers this request already tried.
 #include "proxy/http_session.hpp"
-
-#include <algorithm>
 #include "proxy/stages/stages.hpp"
 
 namespace haven::proxy::stages {
@@ -59,13 +57,6 @@ std::string_view hash_source(const RequestContext& ctx, const config::HashKey& k
     return {};
 }
 
-upstream::HostIndex fallback_host(const upstream::HostSet& set, std::span<const upstream::HostIndex> tried) {
-    for (const auto h : set.fallback) {
-        if (std::find(tried.begin(), tried.end(), h) == tried.end()) return h;
-    }
-    return upstream::kNoHost;
-}
-
 } // namespace
 
 StageResult pick(RequestContext& ctx) {
@@ -81,11 +72,12 @@ StageResult pick(RequestContext& ctx) {
         }
     }
     upstream::HostIndex h = pool.pick(pr);
-    if (h == upstream::kNoHost && !pr.exclude.empty()) {
-        // Every serving server was tried: a retry goes to the best usable server of another tier,
-        // else to one of the serving servers again.
-        h = fallback_host(set, pr.exclude);
-        if (h == upstream::kNoHost) {
+    if (h == upstream::kNoHost && (!pr.exclude.empty() || pool.refused_count() > 0)) {
+        // Every serving server was tried, or refused this worker's connects: the request goes to
+        // the best usable server of another tier, else to a serving server already tried (a
+        // retry; it waits the backoff then).
+        h = pool.fallback(pr.exclude);
+        if (h == upstream::kNoHost && !pr.exclude.empty()) {
             pr.exclude = {};
             h = pool.pick(pr);
         }

@@ -7,12 +7,18 @@
 //     is retried once on a new connection to the same server, for an idempotent request whose body
 //     can be replayed; it is not counted as a retry nor as a server failure;
 //   - otherwise the pool's policy: `retries`, `retry_on`, idempotency, body replay, and the retry
-//     budget (retries in flight <= max_retry_ratio × requests in flight, per worker).
+//     budget (upstream/retry/budget.hpp: over 10 s, retries <= max_retry_ratio × requests + a floor).
+//
+// A retry waits its backoff only when it goes back to a server this request already tried (see
+// `backoff`): a retry to another server goes at once, as HAProxy's redispatch does, since the
+// backoff exists to give a failing server time, and the other server has not failed.
 #include "proxy/http_session.hpp"
 #include "proxy/stages/stages.hpp"
 #include "upstream/retry/backoff.hpp"
 
 #include <asio/steady_timer.hpp>
+
+#include <algorithm>
 
 namespace haven::proxy::stages {
 namespace {
@@ -43,6 +49,10 @@ std::optional<upstream::AttemptError> attempt_error(ResponseFlag f) {
     }
 }
 
+std::span<const upstream::HostIndex> tried(const RequestContext& ctx) {
+    return {ctx.tried.data(), std::min<std::size_t>(ctx.attempts, ctx.tried.size())};
+}
+
 bool body_replayable(const RequestContext& ctx) { return !ctx.body_streamed || ctx.body_copy_valid; }
 
 // Ends the failed attempt: the connection is closed (it may hold half a request or response),
@@ -60,7 +70,7 @@ void end_attempt(RequestContext& ctx) {
     ctx.attempt_reported = false;
 }
 
-net::awaitable<bool> try_again(RequestContext& ctx, const AttemptFailure& f) {
+bool try_again(RequestContext& ctx, const AttemptFailure& f) {
     auto& w = *ctx.worker;
     const auto& params = ctx.pool->hosts().retry;
     upstream::RetryContext rc;
@@ -69,19 +79,19 @@ net::awaitable<bool> try_again(RequestContext& ctx, const AttemptFailure& f) {
     rc.body_replayable = body_replayable(ctx);
     rc.response_started = ctx.response_started;
     RetryDecision d = upstream::decide_retry(params, f, rc);
-    if (d == RetryDecision::Retry && !ctx.pool->budget().try_acquire()) d = RetryDecision::BudgetExhausted;
+    // A request whose only servers refused ends with that failure (502), not a retry that finds
+    // nothing (503): the refusal is what happened to it.
+    if (d == RetryDecision::Retry && !ctx.pool->has_candidate(tried(ctx))) d = RetryDecision::NoServer;
+    if (d == RetryDecision::Retry && !ctx.pool->budget().try_acquire(w.scheduler.now())) {
+        d = RetryDecision::BudgetExhausted;
+    }
     w.stats.retry_decisions[static_cast<std::size_t>(d)].inc();
-    if (d != RetryDecision::Retry) co_return false;
+    if (d != RetryDecision::Retry) return false;
     ++ctx.retries;
-    ++ctx.budget_retries;
     if (ctx.host_rt) ctx.host_rt->counters->retried.inc();
     end_attempt(ctx);
-    const Duration wait = upstream::retry_backoff(ctx.retries, params.backoff_base, params.backoff_max, w.random);
-    if (wait > Duration::zero()) {
-        asio::steady_timer timer(w.io, wait);
-        co_await timer.async_wait(net::use_nothrow);
-    }
-    co_return !ctx.session->aborted(); // shutdown gave up on this request meanwhile
+    ctx.backoff_due = true;
+    return true;
 }
 
 } // namespace
@@ -96,7 +106,7 @@ void report_attempt(RequestContext& ctx, bool success, ResponseFlag why) {
     if (success) {
         signals.on_success();
     } else {
-        signals.on_failure();
+        signals.on_failure(why == ResponseFlag::None); // None: a 5xx response (see stages.hpp)
     }
 }
 
@@ -119,7 +129,7 @@ net::awaitable<bool> retry(RequestContext& ctx, const StageResult& failure) {
     const auto f = as_attempt_failure(ctx, failure.error.flag);
     if (!f) co_return false;
     report_attempt(ctx, false, failure.error.flag);
-    co_return co_await try_again(ctx, *f);
+    co_return try_again(ctx, *f);
 }
 
 bool retryable_status(const RequestContext& ctx) {
@@ -131,21 +141,39 @@ net::awaitable<bool> retry_on_status(RequestContext& ctx) {
     if (ctx.session->aborted()) co_return false;
     if (!upstream::status_is_retryable(ctx.pool->hosts().retry, status)) co_return false;
     report_attempt(ctx, false, ResponseFlag::None);
-    co_return co_await try_again(ctx, AttemptFailure{FailureKind::Status, status, true});
+    co_return try_again(ctx, AttemptFailure{FailureKind::Status, status, true});
+}
+
+bool backoff_needed(RequestContext& ctx) {
+    if (!ctx.backoff_due) return false;
+    ctx.backoff_due = false;
+    const auto t = tried(ctx);
+    // The attempt just picked is the last entry; was that server tried before it?
+    return t.size() >= 2 && std::find(t.begin(), t.end() - 1, ctx.host) != t.end() - 1;
+}
+
+net::awaitable<StageResult> backoff(RequestContext& ctx) {
+    auto& w = *ctx.worker;
+    const auto& params = ctx.pool->hosts().retry;
+    const Duration wait = upstream::retry_backoff(ctx.retries, params.backoff_base, params.backoff_max, w.random);
+    if (wait > Duration::zero()) {
+        asio::steady_timer timer(w.io, wait);
+        co_await timer.async_wait(net::use_nothrow);
+    }
+    // Shutdown gave up on this request meanwhile: answer 503 (nothing was sent for this attempt).
+    if (ctx.session->aborted()) co_return StageResult::respond(503, ResponseFlag::Draining);
+    co_return StageResult::next();
 }
 
 void begin_attempts(RequestContext& ctx) {
     ctx.pool->hold();
-    ctx.pool->budget().request_started();
-    ctx.budget_counted = true;
+    ctx.pool->budget().on_request(ctx.start);
+    ctx.pool_held = true;
 }
 
 void end_attempts(RequestContext& ctx) {
-    if (!ctx.budget_counted) return;
-    auto& budget = ctx.pool->budget();
-    budget.request_finished();
-    for (; ctx.budget_retries > 0; --ctx.budget_retries) budget.retry_finished();
-    ctx.budget_counted = false;
+    if (!ctx.pool_held) return;
+    ctx.pool_held = false;
     ctx.pool->drop();
 }
 

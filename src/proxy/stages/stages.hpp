@@ -37,7 +37,11 @@ net::awaitable<bool> retry_on_status(RequestContext& ctx);
 // retry.cpp: an attempt's outcome, for outlier detection (once per attempt).
 // `why`: the failure's flag (counted per server by kind), ResponseFlag::None for a 5xx response.
 void report_attempt(RequestContext& ctx, bool success, ResponseFlag why = ResponseFlag::None);
-// retry.cpp: the request counts in its pool's retry budget from route to classify.
+// retry.cpp: after pick, whether a retry goes back to a server this request tried (then it waits
+// the backoff, in `backoff`); a retry to another server goes at once.
+bool backoff_needed(RequestContext& ctx);
+net::awaitable<StageResult> backoff(RequestContext& ctx);
+// retry.cpp: the request adds to its pool's retry budget and holds the pool from route to classify.
 void begin_attempts(RequestContext& ctx);
 void end_attempts(RequestContext& ctx);
 // classify.cpp: settle the outcome — status, flag, counters, server lease, upstream connection.

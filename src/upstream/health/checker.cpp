@@ -5,11 +5,11 @@
 namespace haven::upstream {
 
 HealthChecker::HealthChecker(Scheduler& scheduler, Random& random, std::unique_ptr<Probe> probe, HealthParams params,
-                             HealthStatus initial, Listener on_report)
+                             HealthStatus initial, Listener on_report, bool first_result_decides)
     : scheduler_(scheduler),
       random_(random),
       probe_(std::move(probe)),
-      state_(params, initial),
+      state_(params, initial, first_result_decides),
       on_report_(std::move(on_report)),
       timer_(scheduler.make_timer()) {}
 
@@ -19,10 +19,14 @@ HealthChecker::~HealthChecker() {
     *session_ = false;
 }
 
-void HealthChecker::start() {
+void HealthChecker::start(FirstProbe first) {
     if (running_) return;
     running_ = true;
     session_ = std::make_shared<bool>(true);
+    if (first == FirstProbe::Now) {
+        run_probe();
+        return;
+    }
     // Spread the first probes of many servers over one interval instead of a burst at startup.
     const auto spread = state_.params().interval.count();
     schedule(Duration(static_cast<Duration::rep>(spread > 0 ? random_.below(static_cast<std::uint64_t>(spread)) : 0)));

@@ -24,15 +24,19 @@ class HealthChecker {
 public:
     using Listener = std::function<void(const HealthReport&)>;
 
-    // The first probe runs after a random delay in [0, interval) so that many servers are not
-    // all probed at the same instant; start() begins the schedule.
+    // When the first probe runs: Spread — after a random delay in [0, interval), so that many
+    // servers are not all probed at the same instant; Now — at once (a server whose state is not
+    // known yet, or a refusal to confirm).
+    enum class FirstProbe : std::uint8_t { Spread, Now };
+
+    // `first_result_decides`: see HealthState.
     HealthChecker(Scheduler& scheduler, Random& random, std::unique_ptr<Probe> probe, HealthParams params,
-                  HealthStatus initial, Listener on_report);
+                  HealthStatus initial, Listener on_report, bool first_result_decides = false);
     ~HealthChecker();
     HealthChecker(const HealthChecker&) = delete;
     HealthChecker& operator=(const HealthChecker&) = delete;
 
-    void start();
+    void start(FirstProbe first = FirstProbe::Spread);
     void stop();
     // Runs a probe now (admin "check now", or after an outlier ejection ends), then continues
     // the normal schedule.

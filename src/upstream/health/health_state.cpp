@@ -6,6 +6,14 @@
 namespace haven::upstream {
 
 HealthTransition HealthState::observe(bool success, TimePoint now) {
+    if (first_decides_) {
+        first_decides_ = false;
+        if (success) return HealthTransition::Unchanged;
+        status_ = HealthStatus::Down;
+        streak_ = 0;
+        last_change_ = now;
+        return HealthTransition::Changed;
+    }
     const bool agrees = success == (status_ == HealthStatus::Up);
     // A single agreeing result breaks the run: hysteresis counts consecutive results only, so a
     // flapping server never changes state.

@@ -25,7 +25,7 @@ enum class HealthTransition : std::uint8_t {
 struct HealthParams {
     Duration interval = std::chrono::seconds(5);      // between checks while stable and Up
     Duration fast_interval = std::chrono::seconds(1); // while a transition is pending
-    Duration down_interval = std::chrono::seconds(10); // between checks while stable and Down
+    Duration down_interval = std::chrono::seconds(5); // between checks while stable and Down
     Duration timeout = std::chrono::seconds(2);       // one probe's limit
     std::uint32_t rise = 2;  // consecutive successes: Down -> Up
     std::uint32_t fall = 3;  // consecutive failures: Up -> Down
@@ -34,13 +34,19 @@ struct HealthParams {
 
 class HealthState {
 public:
-    HealthState(const HealthParams& params, HealthStatus initial) : params_(params), status_(initial) {}
+    // `first_result_decides`: the status is not known yet (`initial: check`): the server counts
+    // as Up until its first result, which then sets the status on its own (a failure takes it
+    // Down at once, without waiting for `fall`).
+    HealthState(const HealthParams& params, HealthStatus initial, bool first_result_decides = false)
+        : params_(params), status_(first_result_decides ? HealthStatus::Up : initial),
+          first_decides_(first_result_decides) {}
 
     // Records one probe result at `now`.
     HealthTransition observe(bool success, TimePoint now);
 
     HealthStatus status() const { return status_; }
     bool pending() const { return streak_ > 0; }
+    bool awaiting_first_result() const { return first_decides_; }
     std::uint32_t streak() const { return streak_; }      // results in a row disagreeing with status
     TimePoint last_change() const { return last_change_; } // when status last flipped (epoch if never)
     const HealthParams& params() const { return params_; }
@@ -57,6 +63,7 @@ private:
     HealthStatus status_;
     std::uint32_t streak_ = 0;
     TimePoint last_change_{};
+    bool first_decides_ = false;
 };
 
 // `d` varied uniformly within +/- jitter*d (jitter in [0, 1)); never negative.

@@ -31,16 +31,38 @@ enum class EjectDecision : std::uint8_t {
     CapReached, // would exceed max_ejected_percent: stays in service
 };
 
+// Why a server was ejected; decides how it may return early (docs/failover.md).
+enum class EjectCause : std::uint8_t {
+    Connection, // connect failures, resets, timeouts: the server was unreachable or went away;
+                // a passing active check shows it is back, so it returns at once
+    Response,   // the streak had a 5xx response: the server answers its health path yet fails
+                // real requests, so the ejection runs its time
+};
+
 // Written by workers, read by the control thread. One per server; shared across workers.
 struct HostSignals {
     std::atomic<std::uint32_t> consecutive_failures{0};
+    std::atomic<std::uint32_t> consecutive_responses{0}; // the streak's 5xx responses
+    // Connects refused (nothing listening): each worker that sees one stops picking the server
+    // at once; the control thread sees the count move, takes the server out for every worker and
+    // checks it (PoolState::tick). Never reset: HostInfo::refusals_cleared says how many of them
+    // a passing check has answered.
+    std::atomic<std::uint64_t> refusals{0};
+
     void on_success() {
         // Read first: successes are the common case and should not dirty the cache line.
         if (consecutive_failures.load(std::memory_order_relaxed) != 0) {
             consecutive_failures.store(0, std::memory_order_relaxed);
+            consecutive_responses.store(0, std::memory_order_relaxed);
         }
     }
-    std::uint32_t on_failure() { return consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1; }
+    // `response`: the server answered with a 5xx (else: no response, see EjectCause).
+    std::uint32_t on_failure(bool response = false) {
+        if (response) consecutive_responses.fetch_add(1, std::memory_order_relaxed);
+        return consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+    // Returns the refusal's sequence number (1, 2, ...).
+    std::uint64_t on_refused() { return refusals.fetch_add(1, std::memory_order_relaxed) + 1; }
 };
 
 class OutlierDetector {

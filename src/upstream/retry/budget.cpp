@@ -1,32 +1,46 @@
-// The retry budget's one decision. Counters are plain integers: a budget belongs to one worker.
+// The retry budget's window and its one decision. Plain integers: a budget belongs to one worker.
 #include "upstream/retry/budget.hpp"
 
-#include <algorithm>
 #include <cmath>
-#include <limits>
 
 namespace haven::upstream {
-namespace {
 
-// floor(ratio × requests), kept inside uint32: a ratio that is not a positive number (0, negative,
-// NaN from a bad reload) grants nothing beyond min_concurrent, and a huge ratio saturates rather
-// than wrapping through an out-of-range conversion.
-std::uint32_t proportional(double ratio, std::uint32_t requests) {
-    if (!(ratio > 0.0)) return 0;
-    const double share = std::floor(ratio * static_cast<double>(requests));
-    constexpr double kMax = static_cast<double>(std::numeric_limits<std::uint32_t>::max());
-    if (share >= kMax) return std::numeric_limits<std::uint32_t>::max();
-    return static_cast<std::uint32_t>(share);
+void RetryBudget::rotate(std::int64_t second) {
+    // Rules: time never runs backwards here (a reading older than the newest bucket is counted in
+    // the newest one); a jump of a whole window or more empties everything; otherwise each bucket
+    // passed over is emptied before it is reused.
+    if (second < second_) return;
+    const std::int64_t gap = second_ == INT64_MIN ? kBuckets : second - second_;
+    if (gap >= kBuckets) {
+        requests_.fill(0);
+        retries_.fill(0);
+        request_sum_ = 0;
+        retry_sum_ = 0;
+        slot_ = 0;
+    } else {
+        for (std::int64_t i = 0; i < gap; ++i) {
+            slot_ = (slot_ + 1) % kBuckets;
+            request_sum_ -= requests_[slot_];
+            retry_sum_ -= retries_[slot_];
+            requests_[slot_] = 0;
+            retries_[slot_] = 0;
+        }
+    }
+    second_ = second;
 }
 
-} // namespace
+double RetryBudget::allowance() const {
+    // A ratio that is not a positive number (0, negative, NaN) grants only the floor.
+    const double share = params_.ratio > 0.0 ? params_.ratio * static_cast<double>(request_sum_) : 0.0;
+    const double floor = static_cast<double>(params_.min_per_second) * kBuckets;
+    return floor + share;
+}
 
-bool RetryBudget::try_acquire() {
-    // min_concurrent keeps retries possible when traffic is light (at 3 requests in flight 20%
-    // would round down to none); above it the allowance grows with live traffic.
-    const std::uint32_t allowed = std::max(min_, proportional(ratio_, requests_));
-    if (retries_ >= allowed) return false;
-    ++retries_;
+bool RetryBudget::try_acquire(TimePoint now) {
+    advance(now);
+    if (static_cast<double>(retry_sum_) + 1.0 > allowance()) return false;
+    ++retries_[slot_];
+    ++retry_sum_;
     return true;
 }
 

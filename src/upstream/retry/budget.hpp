@@ -1,34 +1,71 @@
-// The retry budget: retries in flight may not exceed max(min_concurrent, ratio × requests in
-// flight). When servers fail broadly, this keeps retries from multiplying the load (a retry storm).
-// Kept per worker thread (no shared state, no locks); the ratio applies per worker.
+// The retry budget: over any 10 s window, retries may not exceed
+//     min_per_second × 10 s  +  ratio × requests started in that window.
+// When every server fails, this bounds the load retries add to ratio (20% by default) on top of
+// the clients' own: retries cannot multiply the traffic into a storm. When one server of several
+// dies, the burst of retries it causes (its requests in flight, a few refused connects) is paid
+// from the allowance the window's earlier traffic built up, so a healthy pool never turns a dead
+// server into errors.
+//
+// Why a window over time and not a cap on retries in flight: a cap on concurrency refuses the
+// burst a server death causes (all its requests in flight fail together, at c=400 a third of
+// them) while it would let a slow, steady storm through; the window does the opposite, which is
+// what a budget is for. Ten one-second buckets: the allowance follows traffic changes within a
+// second and costs one comparison and one increment per request.
+//
+// Kept per worker thread and per pool (no shared state, no locks). Time is a parameter.
 #pragma once
 
+#include "core/clock.hpp"
+
+#include <array>
 #include <cstdint>
 
 namespace haven::upstream {
 
+struct RetryBudgetParams {
+    double ratio = 0.2;                // retries per request over the window
+    std::uint32_t min_per_second = 10; // allowance that needs no traffic (light pools still retry)
+};
+
 class RetryBudget {
 public:
-    RetryBudget(double ratio = 0.2, std::uint32_t min_concurrent = 3) : ratio_(ratio), min_(min_concurrent) {}
+    static constexpr int kBuckets = 10;
+    static constexpr Duration kBucket = std::chrono::seconds(1);
+    static constexpr Duration kWindow = kBucket * kBuckets;
 
-    void request_started() { ++requests_; }
-    void request_finished() { --requests_; }
-    // Reserves a retry if the budget allows it; pair with retry_finished().
-    bool try_acquire();
-    void retry_finished() { --retries_; }
+    explicit RetryBudget(RetryBudgetParams p = {}) : params_(p) {}
 
-    std::uint32_t requests() const { return requests_; }
-    std::uint32_t retries() const { return retries_; }
-    void set(double ratio, std::uint32_t min_concurrent) {
-        ratio_ = ratio;
-        min_ = min_concurrent;
+    // A request started at `now`: adds to the window's allowance.
+    void on_request(TimePoint now) {
+        advance(now);
+        ++requests_[slot_];
+        ++request_sum_;
     }
+    // Takes one retry from the allowance if it has one left.
+    bool try_acquire(TimePoint now);
+
+    // In the current window.
+    std::uint64_t requests() const { return request_sum_; }
+    std::uint64_t retries() const { return retry_sum_; }
+    // Retries the window allows in all (spent ones included).
+    double allowance() const;
+    void set(RetryBudgetParams p) { params_ = p; }
 
 private:
-    double ratio_;
-    std::uint32_t min_;
-    std::uint32_t requests_ = 0;
-    std::uint32_t retries_ = 0;
+    // Moves the window to the bucket of `now`, emptying the buckets it passed.
+    void advance(TimePoint now) {
+        const auto second = static_cast<std::int64_t>(now.time_since_epoch() / kBucket);
+        if (second != second_) rotate(second);
+    }
+    void rotate(std::int64_t second);
+
+    RetryBudgetParams params_;
+    std::array<std::uint32_t, kBuckets> requests_{};
+    std::array<std::uint32_t, kBuckets> retries_{};
+    std::uint64_t request_sum_ = 0;
+    std::uint64_t retry_sum_ = 0;
+    std::int64_t second_ = INT64_MIN; // bucket index of the newest bucket
+    int slot_ = 0;                    // where second_ lives in the arrays
 };
 
 } // namespace haven::upstream

@@ -49,6 +49,7 @@ enum class RetryDecision : std::uint8_t {
     No,              // not a retryable failure, or retrying would be unsafe
     BudgetExhausted, // too many retries in flight relative to live traffic
     LimitReached,    // `retries` attempts already made
+    NoServer,        // no server is left to try (all refused, or the pool has no other)
 };
 
 struct RetryContext {

@@ -452,7 +452,7 @@ const BadCase kCases[] = {
      "pools: [ { name: web, health_check: { tcp: {}, fall: 0 }, "
      "servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
      2, 54, "pools[0].health_check.fall: expected an integer from 1 to 100, got \"0\""},
-    {"check timeout not less than interval",
+    {"check timeout above its interval",
      "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
      "pools:\n"
      "  - name: web\n"
@@ -460,13 +460,13 @@ const BadCase kCases[] = {
      "    health_check:\n"
      "      tcp: {}\n"
      "      interval: 2s\n"
-     "      timeout: 2s\n",
-     8, 16, "pools[0].health_check.timeout: 2s must be less than interval (2s)"},
-    {"check interval below the default timeout",
+     "      timeout: 3s\n",
+     8, 16, "pools[0].health_check.timeout: 3s must not exceed interval (2s)"},
+    {"check timeout above the default interval",
      "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
-     "pools: [ { name: web, health_check: { tcp: {}, interval: 1s }, "
+     "pools: [ { name: web, health_check: { tcp: {}, timeout: 6s }, "
      "servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
-     2, 58, "pools[0].health_check.interval: 1s must be greater than timeout (2s, the default)"},
+     2, 57, "pools[0].health_check.timeout: 6s must not exceed interval (5s, the default)"},
     {"bad retry_on item",
      "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
      "pools: [ { name: web, retry_on: [connect-failure, 501], "

@@ -71,7 +71,7 @@ TEST(FailoverKeys, IssueExampleLoadsWithEveryField) {
     EXPECT_EQ(h.fast_interval, milliseconds(1000));
     EXPECT_EQ(h.down_interval, milliseconds(10'000));
     EXPECT_DOUBLE_EQ(h.jitter, 0.1);
-    EXPECT_FALSE(h.initial_up);
+    EXPECT_EQ(h.initial, InitialHealth::Check);
     EXPECT_EQ(h.loc.line, 5);
     EXPECT_EQ(h.loc.column, 7);
 
@@ -160,7 +160,7 @@ TEST(FailoverKeys, EveryKeyLoadsAsWritten) {
     EXPECT_EQ(h.rise, 5u);
     EXPECT_EQ(h.fall, 1u);
     EXPECT_DOUBLE_EQ(h.jitter, 0.25);
-    EXPECT_TRUE(h.initial_up);
+    EXPECT_EQ(h.initial, InitialHealth::Up);
 
     const OutlierDetection& o = p.outlier_detection;
     EXPECT_EQ(o.consecutive_failures, 0u);
@@ -268,7 +268,38 @@ pools: [ { name: p, health_check: { )" + std::string(kind) +
         EXPECT_EQ(h.rise, 2u);
         EXPECT_EQ(h.fall, 3u);
         EXPECT_DOUBLE_EQ(h.jitter, 0.10);
-        EXPECT_FALSE(h.initial_up);
+        EXPECT_EQ(h.initial, InitialHealth::Check);
+    }
+}
+
+// HAProxy lets timeout, fastinter and downinter follow inter; so does haven, for unwritten keys.
+TEST(FailoverKeys, CheckTimingsFollowTheInterval) {
+    struct Case {
+        const char* keys;
+        milliseconds interval, timeout, fast, down;
+    };
+    const Case cases[] = {
+        {"interval: 1s", milliseconds(1000), milliseconds(1000), milliseconds(500), milliseconds(1000)},
+        {"interval: 200ms", milliseconds(200), milliseconds(200), milliseconds(100), milliseconds(200)},
+        {"interval: 10s", milliseconds(10'000), milliseconds(2000), milliseconds(1000), milliseconds(10'000)},
+        {"interval: 1s, timeout: 300ms, down_interval: 3s", milliseconds(1000), milliseconds(300),
+         milliseconds(500), milliseconds(3000)},
+        {"interval: 2s, fast_interval: 100ms", milliseconds(2000), milliseconds(2000), milliseconds(100),
+         milliseconds(2000)},
+        {"interval: 1s, timeout: 1s", milliseconds(1000), milliseconds(1000), milliseconds(500), milliseconds(1000)},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.keys);
+        auto r = load_string(std::string("listeners: [ { name: a, listen: 127.0.0.1:0, pool: p } ]\n"
+                                         "pools: [ { name: p, health_check: { tcp: {}, ") +
+                                 c.keys + " }, servers: [ { address: 127.0.0.1:1 } ] } ]\n",
+                             "t.yaml", offline());
+        ASSERT_TRUE(r.config.has_value()) << all_errors(r);
+        const HealthCheck& h = r.config->pools[0].health_check.value();
+        EXPECT_EQ(h.interval, c.interval);
+        EXPECT_EQ(h.timeout, c.timeout);
+        EXPECT_EQ(h.fast_interval, c.fast);
+        EXPECT_EQ(h.down_interval, c.down);
     }
 }
 
@@ -400,9 +431,8 @@ TEST(FailoverKeys, ProbeTextThatWouldBreakTheRequestIsRefused) {
 // One mistake, one error: a bad value is not stored, so nothing downstream reports it again.
 TEST(FailoverKeys, OneErrorPerMistake) {
     const char* cases[] = {
-        "health_check: { tcp: {}, interval: 1s, timeout: 1s }",
+        "health_check: { tcp: {}, interval: 1s, timeout: 2s }",
         "health_check: { tcp: {}, timeout: 9s }",
-        "health_check: { tcp: {}, interval: 1s }",
         "health_check: { tcp: {}, interval: 0s }",
         "outlier_detection: { base_ejection: 1m, max_ejection: 30s }",
         "outlier_detection: { max_ejection: 10s }",
@@ -415,26 +445,26 @@ TEST(FailoverKeys, OneErrorPerMistake) {
     }
     // A health_check with errors still counts as present for a server's override.
     std::string yaml = "listeners: [ { name: a, listen: 127.0.0.1:0, pool: p } ]\n"
-                       "pools: [ { name: p, health_check: { interval: 1s },\n"
+                       "pools: [ { name: p, health_check: { interval: 1s, timeout: 2s },\n"
                        "           servers: [ { address: 127.0.0.1:1, health_check: {} } ] } ]\n";
     auto r = load_string(yaml, "t.yaml", offline());
     ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
     EXPECT_EQ(r.errors[0].to_string(),
               "t.yaml:2:35: pools[0].health_check: needs http: or tcp: (the kind of check to run)");
-    EXPECT_EQ(r.errors[1].to_string(), "t.yaml:2:47: pools[0].health_check.interval: 1s must be "
-                                       "greater than timeout (2s, the default)");
+    EXPECT_EQ(r.errors[1].to_string(), "t.yaml:2:60: pools[0].health_check.timeout: 2s must not "
+                                       "exceed interval (1s)");
 }
 
 TEST(FailoverKeys, OrderingMessagesNameTheOtherValue) {
     auto r = with_pool_keys("health_check: { tcp: {}, interval: 2s, timeout: 2500ms }");
     ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
     EXPECT_NE(r.errors[0].message.find(
-                  "pools[0].health_check.timeout: 2500ms must be less than interval (2s)"),
+                  "pools[0].health_check.timeout: 2500ms must not exceed interval (2s)"),
               std::string::npos)
         << all_errors(r);
     r = with_pool_keys("health_check: { tcp: {}, timeout: 6s }");
     ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
-    EXPECT_NE(r.errors[0].message.find("6s must be less than interval (5s, the default)"),
+    EXPECT_NE(r.errors[0].message.find("6s must not exceed interval (5s, the default)"),
               std::string::npos)
         << all_errors(r);
     r = with_pool_keys("outlier_detection: { max_ejection: 10s }");

@@ -211,9 +211,11 @@ TEST(Validate, FailoverOrderingsAndOverrides) {
     h.loc = {9, 7};
     ok.pools[0].servers[0].health_check = HealthCheckOverride{};
     EXPECT_TRUE(validate(ok).empty()) << joined(validate(ok));
-    h.timeout = h.interval;
+    h.timeout = h.interval; // equal is fine: checks of one server never overlap
+    EXPECT_TRUE(validate(ok).empty()) << joined(validate(ok));
+    h.timeout = h.interval + std::chrono::milliseconds(1);
     EXPECT_EQ(joined(validate(ok)),
-              "built-in:9:7: pools[0].health_check.timeout: 5s must be less than interval (5s)\n");
+              "built-in:9:7: pools[0].health_check.timeout: 5001ms must not exceed interval (5s)\n");
 }
 
 TEST(Validate, FindPool) {

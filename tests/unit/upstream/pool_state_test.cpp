@@ -1,86 +1,53 @@
 // PoolState on a fake clock with fake probes: health transitions, failover across tiers with its
 // event, outlier ejection from the workers' failure counters, admin states, slow start, reload.
-#include "upstream/pool_state.hpp"
-
-#include "support/fake_probe.hpp"
-#include "support/fake_random.hpp"
-#include "support/manual_scheduler.hpp"
-
-#include <gtest/gtest.h>
-
-#include <map>
+#include "support/pool_state_fixture.hpp"
 
 using namespace std::chrono_literals;
 
 namespace haven::upstream {
 namespace {
 
-config::Server server(std::string name, std::uint16_t port, bool backup = false) {
-    config::Server s;
-    s.name = std::move(name);
-    s.address = config::Endpoint{"127.0.0.1:" + std::to_string(port), "127.0.0.1", port};
-    s.backup = backup;
-    return s;
-}
+using test_support::check;
+using test_support::PoolStateTest;
+using test_support::server;
 
-config::HealthCheck check() {
-    config::HealthCheck h;
-    h.interval = 1000ms;
-    h.fast_interval = 100ms;
-    h.down_interval = 1000ms;
-    h.timeout = 50ms;
-    h.rise = 2;
-    h.fall = 3;
-    h.jitter = 0;
-    return h;
-}
-
-struct PoolStateTest : ::testing::Test {
-    asio::io_context io;
-    test::ManualScheduler sched;
-    test::FakeRandom random{{0}};
-    EventLog events;
-    std::vector<std::shared_ptr<const HostSet>> published;
-    std::map<std::string, std::shared_ptr<test::FakeProbeControl>> probes;
-    ControlEnv env{io, sched, random, events, [this](auto set) { published.push_back(std::move(set)); },
-                   [this](const config::HealthCheck&, const config::Server& s, const asio::ip::tcp::endpoint&) {
-                       auto c = std::make_shared<test::FakeProbeControl>();
-                       c->latency = 10ms;
-                       probes[s.name] = c;
-                       return std::make_unique<test::FakeProbe>(c, &sched);
-                   }};
-
-    config::Pool pool(bool with_check = true) {
-        config::Pool p;
-        p.name = "web";
-        p.servers = {server("web1", 9001), server("web2", 9002), server("spare", 9003, true)};
-        if (with_check) p.health_check = check();
-        p.outlier_detection.consecutive_failures = 5;
-        p.outlier_detection.base_ejection = 30s;
-        return p;
-    }
-    static std::vector<HostIndex> serving(const HostSet& s) {
-        std::vector<HostIndex> out;
-        for (const auto& e : s.eligible) out.push_back(e.host);
-        return out;
-    }
-    void all_ok() {
-        for (auto& [name, c] : probes) c->fallback = test::probe_ok();
-    }
-};
-
-TEST_F(PoolStateTest, ServersStartDownUntilTheyPassRiseChecks) {
-    PoolState ps(env, pool(), 0);
-    EXPECT_TRUE(serving(*ps.current()).empty()) << "initial: down is the default";
+TEST_F(PoolStateTest, InitialDownServersWaitForRiseChecks) {
+    auto p = pool();
+    p.health_check->initial = config::InitialHealth::Down;
+    PoolState ps(env, p, 0);
+    EXPECT_TRUE(serving(*ps.current()).empty());
     EXPECT_EQ(ps.current()->mode, ServingMode::None);
     ps.start();
     all_ok();
-    sched.advance(1s);                     // first probe at a random point in [0, interval): 0 here
+    sched.advance(10ms);                   // a server with no result yet is checked at once
     EXPECT_TRUE(ps.first_round_done());
-    sched.advance(200ms);                  // second success after fast_interval
+    EXPECT_TRUE(serving(*ps.current()).empty());
+    sched.advance(110ms);                  // second success: fast_interval + the probe's 10 ms
     EXPECT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0, 1}));
     EXPECT_EQ(ps.current()->tier, 0);
     EXPECT_EQ(events.count("server_up"), 3u);
+}
+
+TEST_F(PoolStateTest, TheFirstCheckDecidesByDefault) {
+    PoolState ps(env, pool(), 0);
+    // Until its first result a server counts as up: requests before the first round are served.
+    EXPECT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0, 1}));
+    ps.start();
+    all_ok();
+    probes["web2"]->fallback = test::probe_fail("connection refused");
+    EXPECT_FALSE(ps.first_round_done());
+    for (const auto& [name, c] : probes) EXPECT_EQ(c->started, 1u) << name << ": probed at once, not spread";
+    sched.advance(10ms);
+    EXPECT_TRUE(ps.first_round_done());
+    // One failed first check is enough to take a server out; passes change nothing.
+    EXPECT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0}));
+    EXPECT_EQ(events.count("server_down"), 1u);
+    EXPECT_EQ(events.count("server_up"), 0u);
+    EXPECT_EQ(ps.failovers(), 0u) << "settling at start is not a failover";
+    // After the first result, the usual hysteresis: web1 needs `fall` failures.
+    probes["web1"]->fallback = test::probe_fail("timeout");
+    sched.advance(1s + 10ms);
+    EXPECT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0}));
 }
 
 TEST_F(PoolStateTest, PrimariesDownMeansTheBackupServesAndBackAgain) {
@@ -144,11 +111,12 @@ TEST_F(PoolStateTest, DrainAndMaintenanceTakeAServerOutOfRotation) {
 TEST_F(PoolStateTest, SlowStartRampsTheWeightOfAServerThatCameBack) {
     auto p = pool();
     p.slow_start = 10s;
+    p.health_check->initial = config::InitialHealth::Down;
     PoolState ps(env, p, 0);
     ps.start();
     all_ok();
     sched.advance(2s);
-    // Servers up at start come up through checks, so they ramp too.
+    // initial: down servers come up through checks, so they ramp.
     auto weight_of = [&](HostIndex h) {
         for (const auto& e : ps.current()->eligible) {
             if (e.host == h) return e.weight;
@@ -167,6 +135,7 @@ TEST_F(PoolStateTest, SlowStartRampsTheWeightOfAServerThatCameBack) {
 
 TEST_F(PoolStateTest, AllDownGivesNoServerOrPanicMode) {
     auto p = pool();
+    p.health_check->initial = config::InitialHealth::Down;
     PoolState none(env, p, 0);
     EXPECT_EQ(none.current()->mode, ServingMode::None);
     p.on_all_down = config::OnAllDown::TryAll;

@@ -15,6 +15,7 @@ const char* name(RetryDecision d) {
     case RetryDecision::No: return "No";
     case RetryDecision::BudgetExhausted: return "BudgetExhausted";
     case RetryDecision::LimitReached: return "LimitReached";
+    case RetryDecision::NoServer: return "NoServer";
     }
     return "?";
 }

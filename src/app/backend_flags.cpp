@@ -15,6 +15,8 @@ void add_backend_flags(CLI::App& cmd, BackendOptions& o) {
     cmd.add_option("--close-rate", o.close_rate, "Fraction of requests answered by closing the connection")
         ->check(CLI::Range(0.0, 1.0));
     cmd.add_flag("--fail-health", o.fail_health, "GET /health answers 503");
+    cmd.add_option("--health-latency-ms", o.health_latency_ms, "Delay before GET /health answers")
+        ->check(CLI::Range(0, 3600000));
 }
 
 int run_backend(const BackendOptions& o) {
@@ -25,6 +27,7 @@ int run_backend(const BackendOptions& o) {
     s.error_rate = o.error_rate;
     s.close_rate = o.close_rate;
     s.fail_health = o.fail_health;
+    s.health_latency_ms = o.health_latency_ms;
     return demo::run_backend(o.listen, s);
 }
 

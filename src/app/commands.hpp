@@ -32,6 +32,7 @@ struct BackendOptions {
     double error_rate = 0;   // fraction of responses that are 500
     double close_rate = 0;   // fraction of requests answered by closing the connection
     bool fail_health = false;
+    int health_latency_ms = 0; // delay before GET /health answers
 };
 void add_backend_flags(CLI::App& cmd, BackendOptions& o);
 int run_backend(const BackendOptions& o);

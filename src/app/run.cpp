@@ -1,5 +1,7 @@
 // `haven run` and `haven check`.
 #include "app/commands.hpp"
+#include "config/check_timing.hpp"
+#include "config/value_rules.hpp"
 #include "config/yaml_loader.hpp"
 #include "proxy/server.hpp"
 
@@ -17,6 +19,43 @@ std::optional<config::Config> load_or_report(const std::string& path) {
     return std::move(result.config);
 }
 
+std::string duration(config::Duration d) { return config::rules::duration_text(d); }
+
+// "http GET /health every 1s (timeout 1s, fast 500ms, down 1s, rise 2, fall 2, jitter 10%,
+// initial check)", and the times those settings give.
+void print_check(const config::HealthCheck& h) {
+    const std::string what = h.kind == config::HealthCheck::Kind::Tcp ? std::string("tcp connect")
+                                                                       : fmt::format("http {} {}", h.method, h.path);
+    fmt::print("    health check: {}{} every {} (timeout {}, fast {}, down {}, rise {}, fall {}, jitter {:.0f}%, initial {})\n",
+               what, h.port ? fmt::format(" on port {}", h.port) : "", duration(h.interval), duration(h.timeout),
+               duration(h.fast_interval), duration(h.down_interval), h.rise, h.fall, h.jitter * 100,
+               config::name_of(h.initial));
+    const auto t = config::check_timing(h);
+    fmt::print("    worst case: a dead server is marked down by checks within {}, a restarted one serves again "
+               "within {}; a refused connect on live traffic takes it out at once\n",
+               duration(t.detect_down), duration(t.return_up));
+}
+
+void print_pool(const config::Pool& p) {
+    fmt::print("  pool {}  {}  retries {}  min_healthy {}{}\n", p.name, config::name_of(p.balance), p.retries,
+               p.min_healthy, p.all_backups ? "  all_backups" : "");
+    for (const auto& s : p.servers) {
+        std::string extra;
+        if (s.backup) extra += "  backup";
+        if (s.state != config::AdminState::Ready) extra += fmt::format("  state {}", config::name_of(s.state));
+        if (s.health_check) {
+            const auto& o = *s.health_check;
+            if (o.port) extra += fmt::format("  check port {}", *o.port);
+            if (o.path) extra += fmt::format("  check path {}", *o.path);
+        }
+        fmt::print("    server {}  {}  weight {}  tier {}{}\n", s.name, s.address.text, s.weight, s.tier(), extra);
+    }
+    if (p.health_check) {
+        print_check(*p.health_check);
+    } else {
+        fmt::print("    no active health check: servers count as up; a refused connect takes one out until it accepts a connection again\n");
+    }
+}
 
 } // namespace
 
@@ -31,11 +70,7 @@ int check_config(const std::string& path) {
         std::printf("  listener %s  %s  %s  %zu route(s)%s%s\n", l.name.c_str(), l.listen.text.c_str(), std::string(config::name_of(l.mode)).c_str(),
                     l.routes.size(), l.pool.empty() ? "" : "  default pool ", l.pool.c_str());
     }
-    for (const auto& p : cfg->pools) {
-        std::printf("  pool %s  %s", p.name.c_str(), std::string(config::name_of(p.balance)).c_str());
-        for (const auto& s : p.servers) std::printf("  %s=%s(w%u)", s.name.c_str(), s.address.text.c_str(), s.weight);
-        std::printf("\n");
-    }
+    for (const auto& p : cfg->pools) print_pool(p);
     return 0;
 }
 

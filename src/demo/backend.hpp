@@ -8,7 +8,7 @@
 //   GET /bytes?n=N[&chunked=1]  N bytes of body      GET /status/NNN   that status
 //   GET /delay?ms=N  answer after N ms               GET /close    close without answering
 //   GET /stats       JSON counters
-//   ANY /_control?health=fail|ok&latency_ms=N&error_rate=F&close_rate=F&status=NNN
+//   ANY /_control?health=fail|ok&health_latency_ms=N&latency_ms=N&error_rate=F&close_rate=F&status=NNN
 #pragma once
 
 #include <atomic>
@@ -24,6 +24,7 @@ struct BackendSettings {
     double error_rate = 0;    // fraction of requests answered 500
     double close_rate = 0;    // fraction of requests answered by closing the connection
     bool fail_health = false; // GET /health answers 503
+    int health_latency_ms = 0; // delay before GET /health answers (a slow or hanging check)
 };
 
 // Serves on `listen` ("127.0.0.1:0" picks a free port) until SIGTERM/SIGINT. Prints

@@ -46,6 +46,7 @@ nlohmann::json settings_json(const BackendState& st) {
     const auto& s = st.settings;
     return {{"name", s.name},       {"status", s.status},         {"latency_ms", s.latency_ms},
             {"error_rate", s.error_rate}, {"close_rate", s.close_rate}, {"health", s.fail_health ? "fail" : "ok"},
+            {"health_latency_ms", s.health_latency_ms},
             {"requests", st.requests}, {"connections", st.connections}};
 }
 
@@ -61,6 +62,11 @@ Action control(const Request& r, BackendState& st) {
         const long ms = parse_long(v, -1);
         if (ms >= 0 && ms <= 3'600'000) s.latency_ms = static_cast<int>(ms);
         else bad = "latency_ms must be 0..3600000";
+    }
+    if (auto v = query_param(r.query, "health_latency_ms"); !v.empty()) {
+        const long ms = parse_long(v, -1);
+        if (ms >= 0 && ms <= 3'600'000) s.health_latency_ms = static_cast<int>(ms);
+        else bad = "health_latency_ms must be 0..3600000";
     }
     if (auto v = query_param(r.query, "error_rate"); !v.empty()) {
         const double f = parse_double(v, -1);
@@ -131,7 +137,9 @@ Request Request::from(const http::RequestHead& h) {
 Action handle(const Request& r, BackendState& st) {
     if (r.path == "/_control") return control(r, st);
     if (r.path == "/health") {
-        return {st.settings.fail_health ? text(503, "unhealthy\n", st, r) : text(200, "ok\n", st, r)};
+        Action h{st.settings.fail_health ? text(503, "unhealthy\n", st, r) : text(200, "ok\n", st, r)};
+        h.delay_ms = st.settings.health_latency_ms;
+        return h;
     }
     if (r.path == "/stats") return {response(200, "application/json", settings_json(st).dump() + "\n", st, r)};
     Action a;

@@ -478,11 +478,12 @@ std::vector<ServerStatus> PoolState::status() const {
     return out;
 }
 
-// Every checked server has changed state once, or had enough results (max(rise, fall)) to show
-// that its initial state was right.
+// Every checked server has changed state once, or had enough results to show that its initial
+// state was right: one with `initial: check` (the first result decides), else max(rise, fall).
 bool PoolState::settled() const {
     if (!config_.health_check) return true;
-    const auto enough = std::max(config_.health_check->rise, config_.health_check->fall);
+    const auto& h = *config_.health_check;
+    const auto enough = h.initial == config::InitialHealth::Check ? 1u : std::max(h.rise, h.fall);
     for (const auto& s : servers_) {
         if (s->checker && !s->changed_once && s->checks < enough) return false;
     }

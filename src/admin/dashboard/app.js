@@ -494,7 +494,7 @@
     sync(field('servers'), servers, (s) => s.name, (s) => createServer(p.name, s), (row, s) => updateServer(row, p.name, s));
   }
 
-  const STATES = ['up', 'down', 'ejected', 'drain', 'maint'];
+  const STATES = ['up', 'down', 'refused', 'ejected', 'drain', 'maint'];
 
   function createServer(pool, s) {
     const td = (name, cls) => h('td', { class: cls, 'data-field': name });
@@ -532,8 +532,9 @@
     if (s.health !== 'up') detail.push(`health ${s.health || '?'}`);
     if (s.admin !== 'ready') detail.push(`admin ${s.admin || '?'}`);
     if (s.ejected) detail.push('ejected');
+    if (s.refused) detail.push('refused');
     setText(field('detail'), detail.filter((d) => !d.endsWith(` ${state}`) && d !== state).join(' · '));
-    setAttr(badge, 'title', `health ${s.health || '?'} · admin ${s.admin || '?'}${s.ejected ? ' · ejected' : ''}`);
+    setAttr(badge, 'title', `health ${s.health || '?'} · admin ${s.admin || '?'}${s.ejected ? ' · ejected' : ''}${s.refused ? ' · refused connections' : ''}`);
     const serving = field('serving');
     setText(serving, s.serving === true ? 'yes' : s.serving === false ? 'no' : DASH);
     setClass(serving, s.serving === false ? 'muted' : '');
@@ -560,7 +561,7 @@
   const EVENT_TONES = {
     server_down: 'bad', reload_failed: 'bad', breaker_open: 'bad',
     server_up: 'good', returned: 'good', admin_ready: 'good', breaker_closed: 'good',
-    ejected: 'warn', ejection_refused: 'warn', shed: 'warn',
+    ejected: 'warn', ejection_refused: 'warn', shed: 'warn', refused: 'bad', refusal_cleared: 'good',
     failover: 'alert', admin_drain: 'info', weight: 'info', admin_maint: 'neutral', reload: 'neutral',
   };
 

@@ -1,32 +1,45 @@
 #!/usr/bin/env python3
-"""Failover drill: haven beside HAProxy, configured the same way, under the same steady load.
+"""Failover drill: haven beside HAProxy (plain and tuned) under closed-loop load, a server killed
+with SIGKILL mid-run and restarted.
 
-Two demo backends, `primary` and `backup`. HAProxy: `option httpchk GET /health`, `check inter 1s
-fall 2 rise 2`, `option redispatch`, `retries 2`, `retry-on all-retryable-errors`, the second server
-`backup`. haven: health_check every 1s (fall 2, rise 2, no jitter), retries 2 on every retryable
-failure, the second server `backup: true`. Each proxy gets GETs from its own client thread at a
-fixed rate (one keep-alive connection, reconnecting after an error).
+Scenarios (each proxy in turn, against fresh `haven demo-backend` servers):
+  A  three active servers s1 s2 s3; s2 is killed, then restarted
+  B  one active server `primary` and a `backup`; the primary is killed, then restarted
+Load: C closed-loop keep-alive connections (C in --conns, default 1 4 50 400), each sending its
+next GET as soon as the previous answer arrived (tests/integration/closed_loop.py).
 
-The drill: run steadily, kill -9 the primary, wait, restart it, wait. Reported per proxy:
-  (a) client-visible errors (anything but 200, and connection errors),
-  (b) seconds from the kill until the backup serves (first response from `backup`),
-  (c) seconds from the restart until traffic returns (first response from `primary` again).
+The proxies, configured as the report that found haven losing requests configured them (one
+thread each; checks every 1 s, fall 2, rise 2; 2 retries on every retryable failure):
+  haven          `retries: 2`, `retry_on` every retryable failure, `health_check: { interval: 1s,
+                 timeout: 500ms, fall: 2, rise: 2 }` — everything else default
+  haproxy        `retries 2`, `option redispatch`, `retry-on all-retryable-errors`,
+                 `check inter 1s fall 2 rise 2`
+  haproxy-tuned  the same plus what an operator adds for fast failover: `option redispatch 1`
+                 (redispatch on every retry), `fastinter 250ms downinter 500ms`,
+                 `observe layer4 error-limit 1 on-error mark-down`
 
-usage: failover_drill.py [--rate 50] [--before 3] [--down 8] [--after 8]
-Bounded: every phase has a fixed length, every request a timeout; all processes are stopped.
+Reported per (scenario, connections, proxy), over --runs runs (default 5): failed requests
+(anything but 2xx, and connection errors), the longest gap between two 2xx answers, kill -> the
+backup serves (scenario B), restart -> the restarted server serves again. Prints markdown.
+
+usage: failover_drill.py [--conns 1 4 50 400] [--runs 5] [--scenarios A B]
+       [--proxies haven haproxy haproxy-tuned] [--before 2] [--down 4] [--after 4]
+Bounded: every phase has a fixed length; every process started is stopped.
 """
 import argparse
-import http.client
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+from closed_loop import ClosedLoop  # noqa: E402
+
 HAVEN = os.environ.get("HAVEN_BIN", os.path.join(HERE, "..", "build", "release", "haven"))
 
 
@@ -43,7 +56,7 @@ def wait_port(port, timeout=10):
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
         except OSError:
-            time.sleep(0.05)
+            time.sleep(0.02)
     raise RuntimeError(f"port {port} did not open")
 
 
@@ -51,9 +64,8 @@ class Procs:
     def __init__(self):
         self.procs = []
 
-    def start(self, args, **kw):
-        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True, **kw)
+    def start(self, args):
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.procs.append(p)
         return p
 
@@ -66,6 +78,8 @@ class Procs:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=10)
+        self.procs.clear()
 
 
 def backend(procs, name, port):
@@ -74,142 +88,125 @@ def backend(procs, name, port):
     return p
 
 
-def haproxy_config(port, primary, backup):
-    return f"""global
-    nbthread 1
-defaults
-    mode http
-    option http-keep-alive
-    timeout connect 1s
-    timeout client 30s
-    timeout server 30s
-frontend fe
-    bind 127.0.0.1:{port}
-    default_backend be
-backend be
-    option httpchk GET /health
-    option redispatch
-    retries 2
-    retry-on all-retryable-errors
-    server primary 127.0.0.1:{primary} check inter 1s fall 2 rise 2
-    server backup 127.0.0.1:{backup} check inter 1s fall 2 rise 2 backup
-"""
+def haproxy_config(port, servers, tuned):
+    extra = " fastinter 250ms downinter 500ms observe layer4 error-limit 1 on-error mark-down" if tuned else ""
+    lines = [f"    server {name} 127.0.0.1:{p} check inter 1s fall 2 rise 2{extra}{' backup' if backup else ''}"
+             for name, p, backup in servers]
+    return "\n".join([
+        "global", "    nbthread 1",
+        "defaults", "    mode http", "    option http-keep-alive", "    timeout connect 1s",
+        "    timeout client 30s", "    timeout server 30s",
+        "frontend fe", f"    bind 127.0.0.1:{port}", "    default_backend be",
+        "backend be", "    option httpchk GET /health",
+        "    option redispatch 1" if tuned else "    option redispatch",
+        "    retries 2", "    retry-on all-retryable-errors", *lines, ""])
 
 
-def haven_config(port, primary, backup):
-    return f"""threads: 1
-listeners:
-  - {{ name: drill, listen: 127.0.0.1:{port}, mode: http, pool: be }}
-pools:
-  - name: be
-    health_check:
-      http: {{ path: /health }}
-      interval: 1s
-      fast_interval: 1s
-      down_interval: 1s
-      timeout: 900ms
-      fall: 2
-      rise: 2
-      jitter: 0%
-      initial: up
-    retries: 2
-    retry_on: [connect-failure, reset, timeout, 500, 502, 503, 504]
-    servers:
-      - {{ name: primary, address: 127.0.0.1:{primary} }}
-      - {{ name: backup, address: 127.0.0.1:{backup}, backup: true }}
-timeouts: {{ connect: 1s, server: 30s }}
-"""
+def haven_config(port, servers):
+    lines = [f"      - {{ name: {name}, address: 127.0.0.1:{p}{', backup: true' if backup else ''} }}"
+             for name, p, backup in servers]
+    return "\n".join([
+        "threads: 1",
+        "listeners:", f"  - {{ name: drill, listen: 127.0.0.1:{port}, mode: http, pool: be }}",
+        "pools:", "  - name: be",
+        "    retries: 2", "    retry_on: [connect-failure, reset, timeout, 500, 502, 503, 504]",
+        "    health_check: { http: { path: /health }, interval: 1s, timeout: 500ms, fall: 2, rise: 2 }",
+        "    servers:", *lines, ""])
 
 
-class Client(threading.Thread):
-    """GETs at a fixed rate; records (time, status or None, backend name)."""
-
-    def __init__(self, port, rate, stop):
-        super().__init__(daemon=True)
-        self.port, self.period, self.stop = port, 1.0 / rate, stop
-        self.log = []
-
-    def run(self):
-        conn = None
-        next_at = time.monotonic()
-        while not self.stop.is_set():
-            next_at += self.period
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/")
-                r = conn.getresponse()
-                r.read()
-                self.log.append((time.monotonic(), r.status, r.getheader("X-Backend")))
-                if r.status != 200:
-                    conn.close()
-                    conn = None
-            except (OSError, http.client.HTTPException):
-                self.log.append((time.monotonic(), None, None))
-                if conn:
-                    conn.close()
-                conn = None
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+SCENARIOS = {
+    # servers (name, backup), the victim, the server that takes over (B only)
+    "A": ([("s1", False), ("s2", False), ("s3", False)], "s2", None),
+    "B": ([("primary", False), ("backup", True)], "primary", "backup"),
+}
 
 
-def first_after(log, t, name):
-    for when, status, who in log:
-        if when >= t and status == 200 and who == name:
-            return when - t
-    return None
+def first_ok_from(outcomes, after, name):
+    done = [o.sent for o in outcomes if o.sent >= after and o.status // 100 == 2 and o.backend == name]
+    return min(done) - after if done else None
+
+
+def one_run(proxy, scenario, conns, a, work):
+    servers, victim, takeover = SCENARIOS[scenario]
+    procs = Procs()
+    try:
+        ports = {name: free_port() for name, _ in servers}
+        for name, _ in servers:
+            backend(procs, name, ports[name])
+        spec = [(name, ports[name], backup) for name, backup in servers]
+        port = free_port()
+        if proxy == "haven":
+            path = os.path.join(work, "haven.yaml")
+            with open(path, "w") as f:
+                f.write(haven_config(port, spec))
+            procs.start([HAVEN, "run", "-c", path, "--log-level", "warn"])
+        else:
+            path = os.path.join(work, "haproxy.cfg")
+            with open(path, "w") as f:
+                f.write(haproxy_config(port, spec, proxy == "haproxy-tuned"))
+            procs.start(["haproxy", "-db", "-f", path])
+        wait_port(port)
+        time.sleep(2.5)  # every proxy sees every server up (rise 2 at 1 s for HAProxy)
+        load = ClosedLoop(port, conns, duration=a.before + a.down + a.after, timeout=5.0)
+        time.sleep(a.before)
+        vp = next(p for p in procs.procs if p.args[-1] == victim)
+        os.killpg(vp.pid, signal.SIGKILL)
+        vp.wait()
+        t_kill = time.monotonic()
+        time.sleep(a.down)
+        t_restart = time.monotonic()
+        backend(procs, victim, ports[victim])
+        out = load.finish()
+        return {
+            "requests": len(out),
+            "failed": len(load.failures()),
+            "gap": load.longest_gap(),
+            "takeover": first_ok_from(out, t_kill, takeover) if takeover else None,
+            "back": first_ok_from(out, t_restart, victim),
+        }
+    finally:
+        procs.stop_all()
+
+
+def fmt_s(values):
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return "—"
+    never = len(values) - len(vals)
+    text = f"{statistics.median(vals):.2f} s ({min(vals):.2f}–{max(vals):.2f})"
+    return text + (f", never in {never}" if never else "")
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rate", type=float, default=50)
-    ap.add_argument("--before", type=float, default=3)
-    ap.add_argument("--down", type=float, default=8)
-    ap.add_argument("--after", type=float, default=8)
+    ap.add_argument("--conns", type=int, nargs="+", default=[1, 4, 50, 400])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--scenarios", nargs="+", default=["A", "B"], choices=sorted(SCENARIOS))
+    ap.add_argument("--proxies", nargs="+", default=["haven", "haproxy", "haproxy-tuned"],
+                    choices=["haven", "haproxy", "haproxy-tuned"])
+    ap.add_argument("--before", type=float, default=2.0)
+    ap.add_argument("--down", type=float, default=4.0)
+    ap.add_argument("--after", type=float, default=4.0)
     a = ap.parse_args()
-    procs = Procs()
     work = tempfile.mkdtemp(prefix="failover-drill.")
-    try:
-        pport, bport, hport, xport = free_port(), free_port(), free_port(), free_port()
-        primary = backend(procs, "primary", pport)
-        backend(procs, "backup", bport)
-        with open(os.path.join(work, "haproxy.cfg"), "w") as f:
-            f.write(haproxy_config(hport, pport, bport))
-        with open(os.path.join(work, "haven.yaml"), "w") as f:
-            f.write(haven_config(xport, pport, bport))
-        procs.start(["haproxy", "-db", "-f", os.path.join(work, "haproxy.cfg")])
-        procs.start([HAVEN, "run", "-c", os.path.join(work, "haven.yaml"), "--log-level", "warn"])
-        wait_port(hport)
-        wait_port(xport)
-        time.sleep(2.5)  # both proxies see the primary up
-        stop = threading.Event()
-        clients = {"haproxy": Client(hport, a.rate, stop), "haven": Client(xport, a.rate, stop)}
-        for c in clients.values():
-            c.start()
-        time.sleep(a.before)
-        t_kill = time.monotonic()
-        os.killpg(primary.pid, signal.SIGKILL)
-        time.sleep(a.down)
-        t_restart = time.monotonic()
-        backend(procs, "primary", pport)
-        time.sleep(a.after)
-        stop.set()
-        for c in clients.values():
-            c.join(timeout=10)
-        print(f"# failover_drill.py rate={a.rate}/s before={a.before}s down={a.down}s after={a.after}s "
-              f"{time.strftime('%Y-%m-%d', time.gmtime())}")
-        print("| proxy | requests | client-visible errors | backup serves after kill (s) | "
-              "primary serves again after restart (s) |")
-        print("|---|---:|---:|---:|---:|")
-        for name, c in clients.items():
-            errors = sum(1 for _, status, _ in c.log if status != 200)
-            to_backup = first_after(c.log, t_kill, "backup")
-            back = first_after(c.log, t_restart, "primary")
-            fmt = lambda v: "never" if v is None else f"{v:.2f}"
-            print(f"| {name} | {len(c.log)} | {errors} | {fmt(to_backup)} | {fmt(back)} |")
-    finally:
-        procs.stop_all()
+    print(f"# failover_drill.py --conns {' '.join(map(str, a.conns))} --runs {a.runs} "
+          f"--before {a.before} --down {a.down} --after {a.after}  ({time.strftime('%Y-%m-%d', time.gmtime())})")
+    print("| scenario | conns | proxy | requests (median) | failed: median (max) | failed per run | "
+          "longest 2xx gap | kill -> backup serves | restart -> serving again |")
+    print("|---|---:|---|---:|---:|---|---:|---:|---:|")
+    for scenario in a.scenarios:
+        for conns in a.conns:
+            results = {p: [] for p in a.proxies}
+            for _ in range(a.runs):  # interleaved, so drift hits every proxy alike
+                for proxy in a.proxies:
+                    results[proxy].append(one_run(proxy, scenario, conns, a, work))
+            for proxy, rs in results.items():
+                failed = [r["failed"] for r in rs]
+                print(f"| {scenario} | {conns} | {proxy} | {statistics.median(r['requests'] for r in rs):.0f} | "
+                      f"{statistics.median(failed):.0f} ({max(failed)}) | {' '.join(map(str, failed))} | "
+                      f"{fmt_s([r['gap'] for r in rs])} | "
+                      f"{fmt_s([r['takeover'] for r in rs]) if scenario == 'B' else '—'} | "
+                      f"{fmt_s([r['back'] for r in rs])} |", flush=True)
 
 
 if __name__ == "__main__":

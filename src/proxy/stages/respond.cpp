@@ -61,11 +61,15 @@ std::size_t take_body(RequestContext& ctx, std::string_view data, bool dechunk, 
 }
 
 // Decides the client connection's fate and builds the head. Returns whether to de-chunk.
+// An upgrade the server did not accept (no 101) closes the connection after the response: a
+// client may already be sending bytes of the protocol it asked for, which must not be read as
+// the next request.
 bool prepare_head(RequestContext& ctx) {
     const bool client11 = ctx.req.version_minor == 1;
     const bool dechunk = ctx.resp.body == BodyKind::Chunked && !client11;
     const bool delimited = ctx.resp.body != BodyKind::UntilClose && !dechunk;
-    const bool keep = ctx.req.keep_alive() && delimited && ctx.body_complete && !ctx.session->closing();
+    const bool keep = ctx.req.keep_alive() && delimited && ctx.body_complete && !ctx.session->closing() &&
+                      !ctx.req.connection_upgrade;
     ctx.close_client = !keep;
     http::ResponseRewrite rw;
     rw.drop_transfer_encoding = dechunk;
@@ -152,13 +156,18 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
     co_return StageResult::next();
 }
 
+// Rules for keeping the client connection after haven's own reply: only when nothing of the
+// request is left unread and the bytes after it can be trusted to start a new request. So it
+// closes after a request it refused on sight (flag BadRequest: malformed, CONNECT — whose
+// follow-up bytes are meant for a tunnel — or an Expect it cannot meet), after a refused upgrade
+// (Connection: upgrade), after a timeout, and while the session is closing.
 net::awaitable<void> local_reply(RequestContext& ctx, int status, ResponseFlag flag) {
     auto& s = *ctx.session;
     auto& w = *ctx.worker;
-    // Keep the connection only when nothing of the request is left unread.
     const bool body_pending = ctx.req.body != BodyKind::None && !ctx.body_complete &&
                               !(ctx.req.body == BodyKind::ContentLength && ctx.req.content_length == 0);
-    if (body_pending || !ctx.req.keep_alive() || status == 400 || status == 408 || s.closing()) ctx.close_client = true;
+    const bool untrusted = flag == ResponseFlag::BadRequest || ctx.req.connection_upgrade || status == 408;
+    if (body_pending || untrusted || !ctx.req.keep_alive() || s.closing()) ctx.close_client = true;
     char buf[768];
     http::LocalReplyOptions o;
     o.close = ctx.close_client;

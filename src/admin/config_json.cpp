@@ -138,6 +138,7 @@ std::string config_json(const config::Config& c) {
     if (c.admin) {
         j["admin"] = {{"listen", c.admin->listen.text},
                       {"token_file", c.admin->token_file},
+                      {"allow_writes_without_token", c.admin->allow_writes_without_token},
                       {"token", c.admin->token.empty() ? "" : "(redacted)"}};
     }
     return j.dump(2) + "\n";

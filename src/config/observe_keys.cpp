@@ -3,6 +3,7 @@
 // which holds configs built in code to the same rules — does not report it a second time.
 #include "config/observe_keys.hpp"
 
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -14,7 +15,7 @@ namespace haven::config {
 namespace {
 
 constexpr std::string_view kSloKeys[] = {"availability", "latency_p99", "error_rate", "window"};
-constexpr std::string_view kAdminKeys[] = {"listen", "token_file"};
+constexpr std::string_view kAdminKeys[] = {"listen", "token_file", "allow_writes_without_token"};
 
 // A token is a line of text; a file much larger than that is the wrong file (or /dev/zero).
 constexpr std::size_t kMaxTokenFileBytes = 64 * 1024;
@@ -121,6 +122,18 @@ bool overlaps(const Endpoint& a, const Endpoint& b) {
     return ha == hb || wildcard(ha) || wildcard(hb);
 }
 
+// Only addresses that other machines cannot reach: 127.0.0.0/8, ::1, "localhost". A host name
+// other than localhost may resolve to anything, so it counts as reachable.
+bool is_loopback_host(const std::string& host) {
+    if (host == "localhost") return true;
+    unsigned char a[16];
+    if (::inet_pton(AF_INET, host.c_str(), a) == 1) return a[0] == 127;
+    if (::inet_pton(AF_INET6, host.c_str(), a) != 1) return false;
+    static constexpr unsigned char kLoopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return std::memcmp(a, kLoopback6, 16) == 0 || (std::memcmp(a, kMapped, 12) == 0 && a[12] == 127);
+}
+
 class ObserveChecker {
 public:
     ObserveChecker(const Config& c, std::vector<ConfigError>& errors) : c_(c), errors_(errors) {}
@@ -160,7 +173,8 @@ private:
 
     // Rules: listen is required; it is not the host:port of a data listener, nor one that a
     // wildcard (0.0.0.0, [::]) on the same port covers: the two would fail to bind, or with
-    // SO_REUSEPORT split the port's connections between them.
+    // SO_REUSEPORT split the port's connections between them. An address other machines can
+    // reach needs a token for writes, unless allow_writes_without_token says otherwise.
     void admin(const Admin& a) {
         if (a.listen.text.empty()) {
             add(a.loc, "admin: missing \"listen\" (HOST:PORT, e.g. 127.0.0.1:9000)");
@@ -172,6 +186,12 @@ private:
                            rules::quote(l.name) + " (" + l.listen.text + " at " +
                            rules::loc_text(l.loc) + "); the admin listener needs a port of "
                                                     "its own");
+        }
+        if (!is_loopback_host(a.listen.host) && a.token_file.empty() && !a.allow_writes_without_token) {
+            add(a.loc, "admin.listen: " + a.listen.text +
+                           " can be reached from the network, and admin.token_file is not set: anyone "
+                           "who reaches it could drain every server. Set admin.token_file, listen on "
+                           "127.0.0.1, or set admin.allow_writes_without_token: true to accept that");
         }
     }
 
@@ -193,6 +213,10 @@ void read_admin(Reader& reader, const Field& m, Admin& admin) {
     reader.each_key(m, kAdminKeys, [&](std::string_view key, const Field& f) {
         if (key == "listen") {
             reader.read_endpoint(f, true, admin.listen);
+            return;
+        }
+        if (key == "allow_writes_without_token") {
+            reader.read_bool(f, admin.allow_writes_without_token);
             return;
         }
         std::string path;

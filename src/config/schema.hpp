@@ -205,6 +205,9 @@ struct Admin {
     Endpoint listen;        // never a data port
     std::string token_file; // bearer token for writes (read at load and on reload); empty: none
     std::string token;      // the file's content, trimmed (filled by the loader)
+    // Off: an admin listener reachable from the network (not loopback) must have a token_file,
+    // since without one anybody who reaches it may drain every server. On: accepted, knowingly.
+    bool allow_writes_without_token = false;
     SourceLoc loc;
 };
 

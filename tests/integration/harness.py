@@ -21,6 +21,7 @@ import os
 import pathlib
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -125,6 +126,69 @@ def port_accepts(port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+_TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2", 6: "TIME_WAIT",
+               7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING", 12: "NEW_SYN_RECV"}
+
+
+@dataclass
+class TcpSocket:
+    """One IPv4 TCP socket of this machine, as /proc/net/tcp shows it."""
+    local_port: int
+    remote_port: int
+    state: str
+    rx_queue: int  # bytes received and not yet read by the owner (for a non-listening socket)
+
+
+def tcp_sockets(local_port: int | None = None, remote_port: int | None = None) -> list[TcpSocket]:
+    """The kernel's view of TCP sockets (all processes), filtered by ports. Lets a test see what a
+    peer cannot be asked: that a connection was closed by the other side (CLOSE_WAIT), or that
+    bytes wait unread in a socket."""
+    out = []
+    for line in pathlib.Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = line.split()
+        lport = int(f[1].rsplit(":", 1)[1], 16)
+        rport = int(f[2].rsplit(":", 1)[1], 16)
+        if local_port is not None and lport != local_port:
+            continue
+        if remote_port is not None and rport != remote_port:
+            continue
+        rx = int(f[4].split(":")[1], 16)
+        out.append(TcpSocket(lport, rport, _TCP_STATES.get(int(f[3], 16), f[3]), rx))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Tools the tests need
+
+
+def in_ci() -> bool:
+    """CI=true: every tool a test needs must be there (a missing one fails instead of skipping)."""
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def missing_tool(what: str, hint: str = ""):
+    """Skips the calling test because `what` is missing, or fails it under CI=true (so a CI
+    machine without the tool cannot pass by skipping)."""
+    import pytest  # only the test process needs it; the rest of this module is standard library
+
+    msg = f"{what} is not available" + (f": {hint}" if hint else "")
+    if in_ci():
+        pytest.fail(f"{msg} (CI=true: a missing tool is a failure)", pytrace=False)
+    pytest.skip(msg)
+
+
+def require_tool(name: str, hint: str = "") -> str:
+    """The path of executable `name` (an absolute path, or a name looked up on PATH); missing:
+    see missing_tool()."""
+    if os.path.isabs(name):
+        path = name if os.path.isfile(name) and os.access(name, os.X_OK) else None
+    else:
+        path = shutil.which(name)
+    if not path:
+        missing_tool(name, hint)
+    return path
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 failover and back, a server whose /health turns 503, passive ejection, retries on another server,
 and a POST that must never be sent twice. Every load loop is bounded in count and time."""
 
+import itertools
 import re
 import threading
 import time
 
-from harness import FAST_CHECKS, make_config, read_and_count, request_bytes, scaled, wait_until
+from harness import FAST_CHECKS, http_request, make_config, read_and_count, request_bytes, scaled, wait_until
 
 
 
@@ -15,58 +16,101 @@ def pool_of(servers, **extra):
 
 
 class Load:
-    """GETs from `workers` threads until stopped (at most `limit` seconds); records outcomes."""
+    """GETs from `workers` threads until stopped (at most `limit` seconds); records outcomes.
+    Each request carries its own number (`?n=`), so its access log record can be found."""
 
     def __init__(self, haven, workers=4, limit=30.0, path="/"):
         self.haven, self.path, self.limit = haven, path, limit
         self.stop = threading.Event()
-        self.results = []  # (time the request was sent, status, backend)
+        self.results = []  # (time the request was sent, status, backend, request number)
         self.lock = threading.Lock()
+        self.counter = itertools.count()
         self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(workers)]
         for t in self.threads:
             t.start()
 
     def _run(self):
         deadline = time.monotonic() + self.limit
+        sep = "&" if "?" in self.path else "?"
         while not self.stop.is_set() and time.monotonic() < deadline:
+            with self.lock:
+                n = next(self.counter)
             sent = time.monotonic()
             try:
-                r = self.haven.get(self.path, timeout=10)
-                item = (sent, r.status, r.header("X-Backend"))
+                r = self.haven.get(f"{self.path}{sep}n={n}", timeout=10)
+                item = (sent, r.status, r.header("X-Backend"), n)
             except OSError as e:
-                item = (sent, f"error {e!r}", None)
+                item = (sent, f"error {e!r}", None, n)
             with self.lock:
                 self.results.append(item)
             time.sleep(0.005)
+
+    def served_by(self):
+        with self.lock:
+            return {r[2] for r in self.results if r[1] == 200}
 
     def finish(self):
         self.stop.set()
         for t in self.threads:
             t.join(timeout=15)
+        assert not any(t.is_alive() for t in self.threads), "load threads still running"
         return self.results
 
     def errors(self):
         return [r for r in self.results if r[1] != 200]
 
 
+def access_records_by_number(haven, results):
+    """The access log record of each request of a Load, keyed by the request's number."""
+    recs = haven.access_log(min_lines=len(results), timeout=10)
+    by_n = {}
+    for rec in recs:
+        m = re.search(r"[?&]n=(\d+)", rec["path"])
+        if m:
+            by_n[int(m.group(1))] = rec
+    missing = [r[3] for r in results if r[3] not in by_n]
+    assert not missing, f"no access log record for requests {missing[:10]}"
+    return by_n
+
+
+def pool_status(haven, pool="p"):
+    r = http_request(haven.admin_port(), "GET", f"/api/pools/{pool}")
+    assert r.status == 200, r
+    return r.json()
+
+
 def events(haven, kind):
     return re.findall(rf"event={kind} pool=(\S+) server=(\S+) detail=\"([^\"]*)\"", haven.log())
 
 
-def test_kill_one_of_three_servers_under_load_no_client_errors(spawn):
+# How long after a kill haven may still try the dead server. A refused connect takes it out of a
+# worker's picks at once and out of every worker's within 100 ms; this bound is ten times that.
+OUT_OF_ROTATION_BOUND = 1.0
+
+
+def test_kill_one_of_three_servers_under_load_no_client_errors(spawn, tmp_path):
     b1, b2, b3 = spawn.backends(3)
     cfg = make_config(pools={"p": pool_of([{"name": b.name, "address": b.address} for b in (b1, b2, b3)],
-                                          health_check=FAST_CHECKS)})
+                                          health_check=FAST_CHECKS)},
+                      access_log=str(tmp_path / "access.log"))
     haven = spawn.haven(cfg)
     load = Load(haven, workers=4)
-    time.sleep(scaled(0.8))
-    b2.proc.kill()  # kill -9: connections reset, new connects refused
-    time.sleep(scaled(1.5))
+    wait_until(lambda: load.served_by() == {"b1", "b2", "b3"}, scaled(5), what="all three servers serving")
+    b2.proc.kill()  # kill -9: connections reset, new connects refused; returns once b2 is gone
+    killed = time.monotonic()
+    # On purpose: the load runs on for a while after the kill; what haven does meanwhile is checked below.
+    time.sleep(scaled(OUT_OF_ROTATION_BOUND) + scaled(1.0))
     results = load.finish()
     assert len(results) > 100
     assert not load.errors(), load.errors()[:5]
-    after = [r for r in results if r[0] > results[0][0] + scaled(0.8) + scaled(1.0)]
-    assert all(r[2] != "b2" for r in after), "b2 still served after it died"
+    late = [r for r in results if r[0] > killed + scaled(OUT_OF_ROTATION_BOUND)]
+    assert len(late) >= 20, f"only {len(late)} requests sent after the bound"
+    assert {r[2] for r in late} == {"b1", "b3"}, "the two live servers share the traffic"
+    recs = access_records_by_number(haven, results)
+    tried_b2 = [recs[r[3]] for r in late if "b2" in recs[r[3]]["tried"].split(",")]
+    assert not tried_b2, (f"requests sent more than {OUT_OF_ROTATION_BOUND}s after b2 died were still sent to b2: "
+                          f"{tried_b2[:5]}")
+    assert all(recs[r[3]]["attempts"] == 1 for r in late), [recs[r[3]] for r in late if recs[r[3]]["attempts"] != 1][:5]
     assert ("p", "b2") in [(p, s) for p, s, _ in events(haven, "server_down")]
 
 
@@ -76,27 +120,41 @@ def test_active_passive_failover_and_back(spawn, tmp_path):
     backup = spawn.backend("backup")
     cfg = make_config(pools={"p": pool_of([{"name": "primary", "address": primary.address},
                                            {"name": "backup", "address": backup.address, "backup": True}],
-                                          health_check=FAST_CHECKS)})
+                                          health_check=FAST_CHECKS)},
+                      access_log=str(tmp_path / "access.log"))
+    cfg["admin"] = {"listen": "127.0.0.1:0"}
     haven = spawn.haven(cfg)
     assert {haven.get("/").header("X-Backend") for _ in range(5)} == {"primary"}
     load = Load(haven, workers=2)
-    time.sleep(scaled(0.5))
+    # A tier change while the servers are still leaving their initial state (with `initial: up`,
+    # before each had max(rise, fall) checks) is not counted as a failover: kill the primary after.
+    settled = max(FAST_CHECKS["rise"], FAST_CHECKS["fall"])
+    wait_until(lambda: all(s["checks"] >= settled for s in pool_status(haven)["servers"]), scaled(5),
+               what=f"every server checked {settled} times")
+    wait_until(lambda: len(load.results) >= 20, scaled(5), what="load on the primary")
     primary.proc.kill()  # returns once the process is gone: a request sent after this cannot reach it
     killed = time.monotonic()
     # fall x fast_interval + timeout = 2 x 100 ms + 100 ms after the first failed check (<= interval)
     wait_until(lambda: events(haven, "failover"), scaled(0.2 + 0.3 + 1.0), what="failover to the backup")
     detected = time.monotonic() - killed
-    time.sleep(scaled(0.5))
+    # On purpose: the backup serves alone for a while (at least 0.5 s past the bound) before the
+    # primary comes back.
+    time.sleep(max(0.0, killed + scaled(OUT_OF_ROTATION_BOUND) + scaled(0.5) - time.monotonic()))
     restarted = time.monotonic()
     spawn.backend("primary", port=port)
     wait_until(lambda: len(events(haven, "failover")) >= 2, scaled(0.2 + 0.2 + 1.0), what="failover back")
+    back = time.monotonic()
+    # On purpose: traffic runs for a while after the failover back, to be checked below.
     time.sleep(scaled(0.5))
     results = load.finish()
     assert not load.errors(), load.errors()[:5]
-    served_by_backup = [r for r in results if killed < r[0] < restarted]
-    assert served_by_backup and all(r[2] == "backup" for r in served_by_backup)
-    last = [r for r in results if r[0] > results[-1][0] - scaled(0.3)]
-    assert last and all(r[2] == "primary" for r in last), "traffic did not return to the primary"
+    on_backup = [r for r in results if killed + scaled(OUT_OF_ROTATION_BOUND) < r[0] < restarted]
+    assert len(on_backup) >= 10, f"only {len(on_backup)} requests while the primary was down"
+    recs = access_records_by_number(haven, results)
+    wrong = [recs[r[3]] for r in on_backup if recs[r[3]]["tried"] != "backup"]
+    assert not wrong, f"with the primary dead, requests still tried it: {wrong[:5]}"
+    returned = [r for r in results if r[0] > back + scaled(0.2)]
+    assert returned and {r[2] for r in returned} == {"primary"}, "traffic did not return to the primary"
     fo = events(haven, "failover")
     assert fo[0][2] == "tier 0 -> tier 1" and fo[1][2] == "tier 1 -> tier 0", fo
     assert detected < scaled(1.5)
@@ -109,7 +167,9 @@ def test_health_503_leaves_rotation_and_comes_back(spawn):
     haven = spawn.haven(cfg)
     b1.control(health="fail")
     wait_until(lambda: ("p", "b1", "status 503") in events(haven, "server_down"), scaled(2), what="b1 down")
-    time.sleep(0.2)
+    # every worker adopts the new serving set (at once when its mailbox rings, at worst at its next tick)
+    wait_until(lambda: {haven.get("/").header("X-Backend") for _ in range(10)} == {"b2"}, scaled(2),
+               what="b1 out of rotation")
     assert {haven.get("/").header("X-Backend") for _ in range(10)} == {"b2"}
     b1.control(health="ok")
     wait_until(lambda: ("p", "b1") in [(p, s) for p, s, _ in events(haven, "server_up")], scaled(2), what="b1 up")
@@ -169,7 +229,9 @@ def test_passive_ejection_on_5xx_and_return(spawn):
     statuses = [haven.get("/").status for _ in range(8)]
     assert 500 in statuses
     wait_until(lambda: ("p", "b1") in [(p, s) for p, s, _ in events(haven, "ejected")], scaled(2), what="ejection")
-    time.sleep(0.2)
+    # the worker adopts the serving set without b1 (at once when its mailbox rings, at worst at its next tick)
+    wait_until(lambda: [haven.get("/").header("X-Backend") for _ in range(6)] == ["b2"] * 6, scaled(2),
+               what="b1 out of rotation")
     assert [haven.get("/").header("X-Backend") for _ in range(6)] == ["b2"] * 6
     b1.control(error_rate=0)
     wait_until(lambda: events(haven, "returned"), scaled(3), what="return after base_ejection")

@@ -179,6 +179,22 @@ TEST(AdminKeys, ListenMustNotBeADataListener) {
     EXPECT_EQ(first_error("admin: { listen: 127.0.0.1:8081 }\n"), "");
 }
 
+TEST(AdminKeys, AnAddressTheNetworkCanReachNeedsAToken) {
+    const std::string error = first_error("admin: { listen: 0.0.0.0:9555 }\n");
+    EXPECT_EQ(error, "admin.listen: 0.0.0.0:9555 can be reached from the network, and admin.token_file "
+                     "is not set: anyone who reaches it could drain every server. Set admin.token_file, "
+                     "listen on 127.0.0.1, or set admin.allow_writes_without_token: true to accept that");
+    EXPECT_NE(first_error("admin: { listen: \"10.1.2.3:9555\" }\n"), "");
+    EXPECT_NE(first_error("admin: { listen: \"[::]:9555\" }\n"), "");
+    // Loopback in every spelling is fine without a token.
+    for (const char* ok : {"127.0.0.1:9555", "127.9.9.9:9555", "\"[::1]:9555\"", "\"[::ffff:127.0.0.1]:9555\""}) {
+        EXPECT_EQ(first_error(std::string("admin: { listen: ") + ok + " }\n"), "") << ok;
+    }
+    // The explicit opt-in.
+    EXPECT_EQ(first_error("admin: { listen: 0.0.0.0:9555, allow_writes_without_token: true }\n"), "");
+    EXPECT_NE(first_error("admin: { listen: 0.0.0.0:9555, allow_writes_without_token: yes please }\n"), "");
+}
+
 TEST(AdminKeys, PortZeroNeverClashes) {
     auto r = load_string("listeners: [ { name: web, listen: 127.0.0.1:0, pool: web } ]\n"
                          "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
@@ -217,6 +233,11 @@ TEST_F(TokenFile, ContentIsTrimmed) {
     ASSERT_TRUE(r.config.has_value()) << all_errors(r);
     EXPECT_EQ(r.config->admin->token_file, path);
     EXPECT_EQ(r.config->admin->token, "s3cret-token");
+}
+
+TEST_F(TokenFile, ATokenMakesANetworkAddressAcceptable) {
+    const std::string path = write("token", "s3cret\n");
+    EXPECT_EQ(first_error("admin:\n  listen: 0.0.0.0:9555\n  token_file: " + path + "\n"), "");
 }
 
 TEST_F(TokenFile, MissingFile) {

@@ -3,8 +3,6 @@
 #include "net/address.hpp"
 #include "net/socket_options.hpp"
 
-#include <asio/detail/socket_option.hpp>
-
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,6 +12,22 @@
 
 namespace haven::net {
 namespace {
+
+// 0, or the errno of a bind of `ep` without SO_REUSEPORT (EADDRINUSE: another socket listens).
+int probe_exclusive(const asio::ip::tcp::endpoint& ep) {
+    const int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) return errno;
+    const int one = 1;
+    int err = 0;
+    // SO_REUSEADDR only skips connections of an earlier run still in TIME_WAIT; it never lets a
+    // second socket bind a port that one listens on.
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        ::bind(fd, ep.data(), static_cast<socklen_t>(ep.size())) != 0) {
+        err = errno;
+    }
+    ::close(fd);
+    return err;
+}
 
 int open_one(const asio::ip::tcp::endpoint& ep, int backlog) {
     const int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -37,14 +51,19 @@ asio::ip::tcp::acceptor open_listener(asio::io_context& io, const asio::ip::tcp:
     asio::error_code ec;
     a.open(ep.protocol(), ec);
     if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) a.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
     if (!ec) a.bind(ep, ec);
     if (!ec) a.listen(backlog, ec);
     if (ec) throw std::system_error(ec, "cannot listen on " + endpoint_text(ep));
     return a;
 }
 
-std::vector<int> open_listen_fds(asio::ip::tcp::endpoint& ep, std::size_t count, int backlog) {
+std::vector<int> open_listen_fds(asio::ip::tcp::endpoint& ep, std::size_t count, int backlog, bool shared_ok) {
+    if (!shared_ok && ep.port() != 0) {
+        if (const int err = probe_exclusive(ep)) {
+            const char* who = err == EADDRINUSE ? " (another process listens there)" : "";
+            throw std::system_error(err, std::system_category(), "cannot listen on " + endpoint_text(ep) + who);
+        }
+    }
     std::vector<int> fds;
     for (std::size_t i = 0; i < count; ++i) {
         const int fd = open_one(ep, backlog);

@@ -62,8 +62,11 @@ BoundListener Server::Impl::bind(const config::Listener& l) {
     auto ep = net::resolve(l.listen, error);
     if (!ep) throw std::runtime_error("listener " + l.name + ": " + error);
     BoundListener b{l.name, l, *ep, {}};
+    // A reload may move a listener to a name or mode on an address this process already holds.
+    bool ours = false;
+    for (const auto& [name, held] : bound) ours = ours || (b.endpoint.port() != 0 && held.endpoint == b.endpoint);
     try {
-        b.fds = net::open_listen_fds(b.endpoint, threads);
+        b.fds = net::open_listen_fds(b.endpoint, threads, 4096, ours);
     } catch (const std::system_error& e) {
         throw std::runtime_error("listener " + l.name + ": " + e.what());
     }

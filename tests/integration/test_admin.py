@@ -3,14 +3,13 @@ health and readiness, the JSON API and its errors, the bearer token, `haven ctl`
 the API under load with zero failed requests, and SLO figures."""
 
 import json
-import shutil
 import subprocess
 import threading
 import time
 
 import pytest
 
-from harness import FAST_CHECKS as CHECKS, HAVEN_BIN, http_request, make_config, scaled, wait_until
+from harness import FAST_CHECKS as CHECKS, HAVEN_BIN, http_request, make_config, require_tool, scaled, wait_until
 
 
 
@@ -50,8 +49,7 @@ def test_metrics_pass_promtool_and_count_requests(spawn, two):
     r = admin(haven, "GET", "/metrics")
     assert r.status == 200 and r.header("Content-Type").startswith("text/plain; version=0.0.4")
     text = r.text
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool is missing (Debian package prometheus; scripts/install-deps installs it)"
+    promtool = require_tool("promtool", "Debian package prometheus; scripts/install-deps installs it")
     check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stdout + check.stderr
     assert 'haven_requests_total{listener="web",route="0",pool="p",code_class="2xx"} 10' in text
@@ -109,8 +107,10 @@ def test_writes_need_the_token(spawn, two, tmp_path):
     assert admin(haven, "POST", "/api/pools/p/servers/b1/drain").status == 401
     assert admin(haven, "POST", "/api/pools/p/servers/b1/drain", token="wrong").status == 401
     assert admin(haven, "POST", "/api/pools/p/servers/b1/drain", token="s3cret").status == 200
-    time.sleep(0.25)  # workers adopt the new state at their next tick (100 ms)
-    assert {haven.get("/").header("X-Backend") for _ in range(4)} == {"b2"}, "drained: no new requests"
+    # workers adopt the new state when their mailbox rings (at worst at their next 100 ms tick)
+    wait_until(lambda: {haven.get("/").header("X-Backend") for _ in range(4)} == {"b2"}, scaled(2),
+               what="b1 drained")
+    assert {haven.get("/").header("X-Backend") for _ in range(8)} == {"b2"}, "drained: no new requests"
     assert admin(haven, "POST", "/api/pools/p/servers/b1/enable", token="s3cret").status == 200
     wait_until(lambda: "b1" in {haven.get("/").header("X-Backend") for _ in range(4)}, scaled(2), what="b1 back")
 
@@ -161,7 +161,7 @@ def test_reload_through_the_api_under_load_fails_no_request(spawn, two, tmp_path
         haven.write_config(configs[i % 2])
         r = admin(haven, "POST", "/api/reload", token="tok")
         assert r.status == 200, r.text
-        time.sleep(0.15)
+        time.sleep(0.15)  # on purpose: the load runs on each configuration for a while
     haven.write_config({"listeners": "broken"})
     r = admin(haven, "POST", "/api/reload", token="tok")
     assert r.status == 422 and "reload refused" in r.json()["error"]
@@ -183,8 +183,10 @@ def test_slo_figures_follow_traffic(spawn, two):
         haven.get("/")
     for _ in range(10):
         haven.get("/status/503")
-    time.sleep(scaled(1.5))  # one sample of the traffic
-    slo = admin(haven, "GET", "/api/slo").json()["listeners"][0]["slo"]
+    # traffic is sampled once a second: wait until the sample with all 50 requests is taken
+    slo = wait_until(lambda: (lambda x: x if x["windows"]["5m"]["requests"] >= 50 else None)(
+        admin(haven, "GET", "/api/slo").json()["listeners"][0]["slo"]), scaled(5), interval=0.1,
+        what="the SLO sample of 50 requests")
     assert slo["target"]["availability"] == pytest.approx(99.9)
     assert slo["allowed_downtime_seconds"] == pytest.approx(2592, rel=1e-6)  # 43.2 minutes
     w = slo["windows"]["5m"]

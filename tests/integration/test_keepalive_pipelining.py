@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import resource
 import socket
 import threading
 import time
@@ -9,7 +10,7 @@ import time
 import pytest
 
 from harness import (read_and_count, Deadline, RawClient, RequestReader, chunk_encode, http_request, make_config, request_bytes,
-                     scaled)
+                     scaled, tcp_sockets, wait_until)
 
 MiB = 1 << 20
 
@@ -359,7 +360,14 @@ def early_closer_handler(conn, server):
         server.log.append((req[0], req[1], n))
     body = f"{req[0]} {req[1]} {n}".encode()
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-    time.sleep(0.1)
+    time.sleep(0.1)  # the server's keep-alive timeout
+    conn.close()
+
+
+def _no_established_connection_to(port) -> bool:
+    """True once no connection to `port` (haven's upstream ends) is ESTABLISHED: the server's
+    FIN has reached every one (CLOSE_WAIT), or haven has closed it."""
+    return not [t for t in tcp_sockets(remote_port=port) if t.state == "ESTABLISHED"]
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -373,7 +381,9 @@ def test_server_closed_pooled_connection_is_not_an_error(spawn, method):
             c.send(request_bytes(method, f"/r{i}", body=body))
             r = c.read_response()
             assert (r.status, r.body) == (200, f"{method} /r{i} {len(body)}".encode())
-            time.sleep(0.3)  # the pooled connection is closed by the server meanwhile
+            # the server closes the pooled connection while it sits idle in haven's pool
+            wait_until(lambda: _no_established_connection_to(server.port), scaled(5),
+                       what="the server to close the pooled connection")
     assert [x[1] for x in server.log] == ["/r0", "/r1", "/r2", "/r3"], "a request was sent twice or lost"
 
 
@@ -455,37 +465,57 @@ def stray_bytes_handler(conn, server):
             return
         reader.read_body(req[2])
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        time.sleep(0.05)
+        time.sleep(0.05)  # the response is complete (and the connection pooled) before the junk
         conn.sendall(b"junk")
+        with server.lock:
+            server.junk_sent += 1
 
 
 def test_pooled_connection_with_stray_bytes_is_not_reused(spawn):
     """An idle pooled connection on which the server sent unsolicited bytes is unusable; haven
     must not send the next request on it (which fails as a 502 'upstream protocol error')."""
     server = spawn.tiny(stray_bytes_handler)
+    server.junk_sent = 0
     haven = spawn.haven(make_config(pools={"p": [server.address]}, threads=1))
+
+    def junk_reached_haven():
+        # haven's ends of its upstream connections: each open one holds the unread junk (or haven
+        # read it and dropped the connection)
+        return all(t.rx_queue > 0 or t.state != "ESTABLISHED" for t in tcp_sockets(remote_port=server.port))
+
     statuses = []
-    for _ in range(4):
+    for i in range(4):
         r = haven.get("/")
         statuses.append((r.status, r.body))
-        time.sleep(0.2)
+        wait_until(lambda: server.junk_sent > i, scaled(5), what="the server to send stray bytes")
+        wait_until(junk_reached_haven, scaled(5), what="the stray bytes to reach haven")
     assert statuses == [(200, b"ok")] * 4
 
 
 def test_many_quiet_keepalive_clients_park_and_come_back(spawn):
     """More keep-alive clients go quiet at once than a worker lets wait with a buffer (1024): the
     rest park at once. Every connection still serves its next request."""
+    n = 1200
+    # This process holds n client sockets and haven, which inherits the limit, n more: raise the
+    # soft open-files limit to the hard limit rather than depend on the shell's `ulimit -n`.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = n + 256
+    if soft != resource.RLIM_INFINITY and soft < need:
+        assert hard == resource.RLIM_INFINITY or hard >= need, f"open-files hard limit {hard} < {need}"
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need if hard == resource.RLIM_INFINITY else hard, hard))
     backend = spawn.backend("b1")
     haven = spawn.haven(make_config(pools={"p": [backend.address]}, threads=1))
     conns = []
     try:
-        for i in range(1200):
+        for i in range(n):
             c = socket.create_connection(("127.0.0.1", haven.port()), timeout=10)
             c.sendall(b"GET /status/204 HTTP/1.1\r\nHost: x\r\n\r\n")
             conns.append(c)
         for c in conns:
             assert c.recv(4096).startswith(b"HTTP/1.1 204"), "first request"
-        time.sleep(0.5)  # all idle: the first 1024 wait with a buffer, then park; the rest park at once
+        # On purpose: all stay idle past the 250 ms after which a connection parks (the first 1024
+        # wait with a buffer, then park; the rest park at once). What follows checks they come back.
+        time.sleep(0.5)
         for c in conns:
             c.sendall(b"GET /status/204 HTTP/1.1\r\nHost: x\r\n\r\n")
         for c in conns:
@@ -493,3 +523,4 @@ def test_many_quiet_keepalive_clients_park_and_come_back(spawn):
     finally:
         for c in conns:
             c.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))  # haven and b1 keep theirs

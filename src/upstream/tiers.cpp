@@ -19,21 +19,41 @@ bool usable(const HostView& h) {
 // beats a certain 503) but never an operator's decision: Drain and Maint stay out.
 bool panic_candidate(const HostView& h) { return h.admin == AdminState::Ready && h.weight > 0; }
 
-// The serving tier: the lowest priority with >= min_healthy usable servers (Normal), else the
-// lowest with any (Degraded). nullopt when no server is usable.
-std::optional<std::pair<std::uint32_t, ServingMode>> choose_tier(std::span<const HostView> hosts,
-                                                                  std::uint32_t min_healthy) {
-    std::map<std::uint32_t, std::uint32_t> usable_per_tier; // ordered: lowest priority first
+// How many servers of each tier would serve if it were chosen: its usable servers, counting the
+// usable `backup` servers as one when all_backups is false (only the first of them serves).
+std::map<std::uint32_t, std::uint32_t> serving_per_tier(std::span<const HostView> hosts, bool all_backups) {
+    std::map<std::uint32_t, std::uint32_t> count; // ordered: lowest priority first
+    std::map<std::uint32_t, bool> backup_counted;
     for (const HostView& h : hosts) {
-        if (usable(h)) ++usable_per_tier[h.priority];
+        if (!usable(h)) continue;
+        if (h.backup && !all_backups) {
+            if (backup_counted[h.priority]) continue;
+            backup_counted[h.priority] = true;
+        }
+        ++count[h.priority];
     }
-    if (usable_per_tier.empty()) return std::nullopt;
+    return count;
+}
+
+// The serving tier: the lowest priority that would serve >= min_healthy servers (Normal); else
+// the tier that would serve the most, the lowest of equals (Degraded). Counting the servers that
+// would serve, not those merely usable, means spilling to another tier never lowers the number
+// of servers taking traffic: a tier of spare backups of which one would serve does not replace
+// a primary tier with as many. nullopt when no server is usable.
+std::optional<std::pair<std::uint32_t, ServingMode>> choose_tier(std::span<const HostView> hosts,
+                                                                  const ServingPolicy& policy) {
+    const auto per_tier = serving_per_tier(hosts, policy.all_backups);
+    if (per_tier.empty()) return std::nullopt;
     // min_healthy 0 would let a tier with no usable server "serve"; a tier needs at least one.
-    const std::uint32_t needed = std::max<std::uint32_t>(min_healthy, 1);
-    for (const auto& [priority, count] : usable_per_tier) {
+    const std::uint32_t needed = std::max<std::uint32_t>(policy.min_healthy, 1);
+    for (const auto& [priority, count] : per_tier) {
         if (count >= needed) return std::pair{priority, ServingMode::Normal};
     }
-    return std::pair{usable_per_tier.begin()->first, ServingMode::Degraded};
+    auto best = per_tier.begin();
+    for (auto it = per_tier.begin(); it != per_tier.end(); ++it) {
+        if (it->second > best->second) best = it;
+    }
+    return std::pair{best->first, ServingMode::Degraded};
 }
 
 std::vector<LbEntry> tier_members(std::span<const HostView> hosts, std::uint32_t tier, bool all_backups) {
@@ -57,13 +77,14 @@ std::vector<LbEntry> tier_members(std::span<const HostView> hosts, std::uint32_t
 
 Serving select_serving(std::span<const HostView> hosts, const ServingPolicy& policy) {
     // Rules, in order:
-    // 1. a tier that is usable (see choose_tier) serves, Normal or Degraded;
+    // 1. a tier that is usable (see choose_tier) serves, Normal or Degraded (never spilling to a
+    //    tier that would serve fewer servers than the one it leaves);
     // 2. nothing usable and on_all_down is Fail: None, nobody serves;
     // 3. nothing usable and TryAll: Panic over every Ready server with weight > 0, in every tier
     //    and without the backup restriction (in panic any server is worth a try);
     //    None if there is not even one.
     Serving out;
-    if (const auto chosen = choose_tier(hosts, policy.min_healthy)) {
+    if (const auto chosen = choose_tier(hosts, policy)) {
         out.tier = chosen->first;
         out.mode = chosen->second;
         out.eligible = tier_members(hosts, chosen->first, policy.all_backups);

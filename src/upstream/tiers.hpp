@@ -52,9 +52,11 @@ struct Serving {
     ServingMode mode = ServingMode::None;
 };
 
-// Usable: admin Ready, health Up, not ejected, not refused, weight > 0.
-// Tier choice: the lowest priority with >= min_healthy usable servers (Normal); else the lowest
-// priority with any usable server (Degraded); else Panic (on_all_down: try_all — every server with
+// Usable: admin Ready, health Up, not ejected, not refused, weight > 0. A tier's serving count:
+// its usable servers, with the usable `backup` servers counted as one unless all_backups.
+// Tier choice: the lowest priority whose serving count >= min_healthy (Normal); else the tier
+// with the largest serving count, the lowest priority among equals (Degraded) — so failing over
+// never lowers the number of serving servers; else Panic (on_all_down: try_all — every server with
 // admin Ready and weight > 0) or None. Within the chosen tier every usable server serves, except
 // that when all_backups is false only the first usable `backup` server (in config order) does.
 Serving select_serving(std::span<const HostView> hosts, const ServingPolicy& policy);

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 
-from harness import HAVEN_BIN, Haven, Proc, RequestReader, http_request, scaled, wait_until
+from harness import _LISTENING, HAVEN_BIN, Haven, Proc, RequestReader, http_request, scaled, wait_until
 
 # --------------------------------------------------------------------------------------------
 # The admin API
@@ -72,7 +72,8 @@ def api_events(haven, kind: str | None = None) -> list:
 
 
 class KeepAliveServer:
-    """HTTP/1.1 on 127.0.0.1:0: answers every request `200` with body `conn N request M` and keeps
+    """HTTP/1.1 on 127.0.0.1:0: answers every request `200` with body `conn N request M` (header
+    `X-Conn: N`; a target `/sleep/MS` answers after MS milliseconds) and keeps
     the connection open until the peer closes it. Records, per connection, when it was accepted
     and when the peer closed it (EOF), so a test can see haven's upstream connections directly."""
 
@@ -124,6 +125,8 @@ class KeepAliveServer:
                 if req is None:
                     break
                 reader.read_body(req[2])
+                if req[1].startswith("/sleep/"):  # /sleep/MS: answer after MS milliseconds
+                    time.sleep(int(req[1].rsplit("/", 1)[1]) / 1000)
                 n += 1
                 with self.lock:
                     self.served.append(index)
@@ -236,9 +239,9 @@ def start_haven_unready(spawn, config, name: str = "haven-unready") -> Haven:
 
 
 def finish_start(h: Haven, timeout: float = 15.0):
-    import harness
+    """Waits for `haven ready` and reads the listener ports, as Haven.start does."""
     h.proc.wait_for(r"haven ready", scaled(timeout))
-    for m in harness._LISTENING.finditer(h.proc.output()):
+    for m in _LISTENING.finditer(h.proc.output()):
         h.ports[m.group(1)] = int(m.group(3))
 
 

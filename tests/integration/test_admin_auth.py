@@ -6,11 +6,10 @@ until the first round of health checks is done; reads from a non-loopback addres
 (except the dashboard's files), tested from a network namespace this file creates and removes."""
 
 import json
-import time
 
 import pytest
 
-from harness import FAST_CHECKS, free_port, http_request, make_config, request_bytes, scaled, wait_until
+from harness import FAST_CHECKS, RawClient, free_port, http_request, make_config, request_bytes, scaled, wait_until
 from support_helpers import (NetNamespace, admin, api_events, finish_start, server_view, start_haven_unready,
                              states)
 
@@ -97,14 +96,9 @@ def test_config_shows_the_token_redacted(guarded, token_file):
 
 
 def raw_admin(haven, data: bytes):
-    with haven_raw(haven) as c:
+    with RawClient(haven.admin_port(), timeout=10) as c:
         c.send(data)
         return c.read_response(timeout=10)
-
-
-def haven_raw(haven):
-    from harness import RawClient
-    return RawClient(haven.admin_port(), timeout=10)
 
 
 @pytest.mark.parametrize("token", [None, TOKEN], ids=["no-token", "token"])

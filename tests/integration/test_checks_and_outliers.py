@@ -5,6 +5,7 @@ is marked down, a port that listens again comes back; the first check decides); 
 check `port` override (the probe goes to that port, not to the service port); and the defaults of
 `timeout`, `fast_interval` and `down_interval`, which follow `interval`."""
 
+import re
 import threading
 import time
 
@@ -80,6 +81,50 @@ def test_max_ejected_percent_caps_ejections_at_run_time(spawn, n, failing, perce
     assert refused <= served and not (ejected & served), (served, ejected, refused)
 
 
+# How an ejected server returns: early on a passing check, unless 5xx responses ejected it.
+EJECT_CHECKS = dict(HTTP_CHECKS, interval="200ms")
+
+
+def eject(haven, server):
+    def ejected():
+        for _ in range(4):
+            haven.get("/")
+        return kinds_for(haven, "ejected", server)
+    return wait_until(ejected, scaled(5), interval=0.02, what=f"{server} ejected")[-1]
+
+
+def test_server_ejected_for_resets_returns_when_an_active_check_passes(spawn):
+    b1, b2 = spawn.backends(2)
+    haven = start(spawn, [srv(b1), srv(b2)], retries=0, health_check=EJECT_CHECKS,
+                  outlier_detection={"consecutive_failures": 3, "base_ejection": "60s"})
+    b1.control(close_rate=1)  # every request closed unanswered; /health still passes
+    ev = eject(haven, "b1")
+    assert "(0 5xx)" in ev["detail"] and "or until an active check passes" in ev["detail"], ev
+    b1.control(close_rate=0)
+    # Its checks pass, so it is back long before the 60 s ejection ends.
+    wait_until(lambda: kinds_for(haven, "returned", "b1"), scaled(3), what="b1 back after a passing check")
+    assert server_view(haven, "p", "b1")["ejected"] is False
+    wait_until(lambda: "b1" in backends_of(haven, 4), scaled(2), what="b1 serving again")
+
+
+def test_server_ejected_for_5xx_runs_its_time_despite_passing_checks(spawn):
+    b1, b2 = spawn.backends(2)
+    haven = start(spawn, [srv(b1), srv(b2)], retries=0, health_check=EJECT_CHECKS,
+                  outlier_detection={"consecutive_failures": 3, "base_ejection": "3s"})
+    b1.control(error_rate=1)  # 500 to every request; /health still passes
+    ev = eject(haven, "b1")
+    m = re.match(r"(\d+) consecutive failures \((\d+) 5xx\)", ev["detail"])
+    assert m and int(m.group(1)) == int(m.group(2)) >= 3 and "active check" not in ev["detail"], ev
+    b1.control(error_rate=0)
+    checks = server_view(haven, "p", "b1")["checks"]
+    wait_until(lambda: server_view(haven, "p", "b1")["checks"] >= checks + 3, scaled(3), what="three passing checks")
+    view = server_view(haven, "p", "b1")
+    assert (view["state"], view["health"], view["last_check"]) == ("ejected", "up", "ok"), view
+    assert set(backends_of(haven, 6)) == {"b2"}
+    returned = wait_until(lambda: kinds_for(haven, "returned", "b1"), scaled(3 + 3), what="b1 back after 3 s")
+    assert "ejection time passed" in returned[-1]["detail"], returned
+
+
 # --- drain through the API --------------------------------------------------------------------
 
 
@@ -117,6 +162,28 @@ def test_drain_through_the_api_lets_the_in_flight_request_finish(spawn):
     view = server_view(haven, "p", victim)
     assert (view["state"], view["active"]) == ("drain", 0), view
     assert kinds_for(haven, "admin_drain", victim)
+
+
+def test_reload_keeps_the_api_drain_unless_the_config_state_changes(spawn):
+    b1, b2 = spawn.backends(2)
+    haven = start(spawn, [srv(b1), srv(b2)])
+    assert admin(haven, "POST", "/api/pools/p/servers/b1/drain").status == 200
+
+    def reload(servers):
+        cfg = make_config(pools={"p": {"servers": servers}}, threads=1)
+        cfg["admin"] = {"listen": "127.0.0.1:0"}
+        haven.write_config(cfg)
+        r = admin(haven, "POST", "/api/reload")
+        assert r.status == 200, r.text
+
+    reload([srv(b1), srv(b2), srv(spawn.backend("b3"))])  # b1's `state:` unchanged (ready)
+    assert states(haven, "p") == {"b1": "drain", "b2": "up", "b3": "up"}
+    wait_until(lambda: set(backends_of(haven, 6)) == {"b2", "b3"}, scaled(2), what="b1 still drained")
+    reload([srv(b1, state="maint"), srv(b2)])  # the config's state for b1 changed: it wins
+    assert states(haven, "p") == {"b1": "maint", "b2": "up"}
+    reload([srv(b1), srv(b2)])  # and changed back to ready
+    assert states(haven, "p") == {"b1": "up", "b2": "up"}
+    wait_until(lambda: "b1" in backends_of(haven, 4), scaled(2), what="b1 serving after the reload")
 
 
 # --- tcp checks -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from harness import (RequestReader, chunk_encode, echo_headers, header_values, http_request, make_config,
-                     request_bytes, scaled)
+                     request_bytes, scaled, wait_until)
 
 
 @pytest.fixture(scope="module")
@@ -502,9 +502,17 @@ def test_leastconn_avoids_busy_server(spawn, trio):
     a, b, _ = trio
     haven = spawn.haven(make_config(pools={"lc": {"balance": "leastconn", "servers": [
         {"name": a.name, "address": a.address}, {"name": b.name, "address": b.address}]}}, threads=1))
+    marks = {x.name: x.stats()["requests"] for x in (a, b)}
+    polls = [0]
+
+    def slow_request_arrived():
+        polls[0] += 1  # each /stats poll is a request of its own at each server
+        return sum(x.stats()["requests"] - marks[x.name] for x in (a, b)) - 2 * polls[0] >= 1
+
     with haven.raw() as slow:
         slow.send(request_bytes("GET", "/delay?ms=1500"))
-        time.sleep(0.3)  # the slow request is now in flight on one server
+        # the slow request is in flight on one server before the quick ones start
+        wait_until(slow_request_arrived, scaled(5), interval=0.05, what="the slow request at a server")
         seen = collections.Counter(haven.get("/").header("X-Backend") for _ in range(8))
         busy = slow.read_response(timeout=10).header("X-Backend")
     assert len(seen) == 1 and busy not in seen, f"busy={busy} quick={seen}"

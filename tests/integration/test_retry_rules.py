@@ -181,8 +181,8 @@ def buffer_pair(spawn, failing_handler):
 
 
 def send_put(haven, body: bytes, pieces: int = 4, chunked: bool = False):
-    """A PUT whose body follows its head in `pieces` separate sends. Returns the response, or None
-    when the connection closed without one."""
+    """A PUT whose body follows its head in `pieces` separate sends (0: with the head, in one send).
+    Returns the response, or None when the connection closed without one."""
     headers = [("Transfer-Encoding", "chunked")] if chunked else [("Content-Length", str(len(body)))]
     wire = body
     if chunked:
@@ -190,10 +190,11 @@ def send_put(haven, body: bytes, pieces: int = 4, chunked: bool = False):
         wire = b"".join(b"%x\r\n" % len(body[i:i + step]) + body[i:i + step] + b"\r\n"
                         for i in range(0, len(body), step)) + b"0\r\n\r\n"
     with haven.raw(timeout=30) as c:
-        c.send(request_bytes("PUT", "/upload", headers=headers, content_length=False))
-        step = max(1, len(wire) // pieces)
+        head = request_bytes("PUT", "/upload", headers=headers, content_length=False)
+        c.send(head + wire if pieces == 0 else head)
+        step = max(1, len(wire) // max(1, pieces))
         try:
-            for i in range(0, len(wire), step):
+            for i in range(0, len(wire) if pieces else 0, step):
                 time.sleep(0.02)  # shapes the traffic: the body arrives after its head, in parts
                 c.send(wire[i:i + step])
         except OSError:
@@ -204,23 +205,24 @@ def send_put(haven, body: bytes, pieces: int = 4, chunked: bool = False):
             return None
 
 
-@pytest.mark.parametrize("size,chunked", [(1000, False), (BUFFER, False), (1500, True)],
-                         ids=["1000B", "exactly-retry_buffer", "chunked-1500B"])
-def test_body_within_retry_buffer_is_replayed_on_the_retry(spawn, size, chunked):
+@pytest.mark.parametrize("size,chunked,pieces", [(1000, False, 4), (BUFFER, False, 4), (1500, True, 4), (1000, False, 0)],
+                         ids=["1000B", "exactly-retry_buffer", "chunked-1500B", "1000B-sent-with-the-head"])
+def test_body_within_retry_buffer_is_replayed_on_the_retry(spawn, size, chunked, pieces):
     haven, first, second = buffer_pair(spawn, swallow_and_close)
     body = pattern(size)
-    r = send_put(haven, body, chunked=chunked)
+    r = send_put(haven, body, chunked=chunked, pieces=pieces)
     assert r is not None and r.status == 200, r
     assert r.body == f"got {size}".encode()
     assert first.bodies == [body], "the first server received the whole body once"
     assert second.bodies == [body], "the retry carried the same body"
 
 
-@pytest.mark.parametrize("size", [BUFFER + 1, 200_000], ids=["retry_buffer+1", "200KB"])
-def test_body_larger_than_retry_buffer_is_not_retried(spawn, size):
+@pytest.mark.parametrize("size,pieces", [(BUFFER + 1, 4), (200_000, 4), (200_000, 0)],
+                         ids=["retry_buffer+1", "200KB", "200KB-sent-with-the-head"])
+def test_body_larger_than_retry_buffer_is_not_retried(spawn, size, pieces):
     haven, first, second = buffer_pair(spawn, swallow_and_close)
     body = pattern(size)
-    r = send_put(haven, body)
+    r = send_put(haven, body, pieces=pieces)
     assert r is not None and r.status == 502, r
     assert first.requests == 1 and first.bodies == [body]
     assert second.requests == 0, "a body larger than retry_buffer cannot be replayed: no retry"

@@ -158,3 +158,23 @@ def test_idle_timeout_seen_through_the_demo_backend(spawn):
         time.sleep(1.0)
         return new_connections(backend, lambda: haven.get("/")) == 1
     wait_until(next_request_opens_one, scaled(5), interval=0, what="a new upstream connection after idle_timeout")
+
+
+def test_idle_connections_are_reused_most_recent_first(spawn):
+    server = KeepAliveServer()
+    spawn.items.append(server)
+    haven = spawn.haven(one_pool(server))
+    answers = {}
+
+    def get(path):
+        answers[path] = haven.get(path, timeout=20).header("X-Conn")
+
+    # Two requests at once need two connections; the slow one goes back to the pool last.
+    threads = [threading.Thread(target=get, args=(p,), daemon=True) for p in ("/sleep/100", "/sleep/900")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=scaled(30))
+    assert server.connections() == 2 and set(answers.values()) == {"0", "1"}, answers
+    last_back = answers["/sleep/900"]
+    assert [haven.get("/").header("X-Conn") for _ in range(3)] == [last_back] * 3, "the most recent idle connection first"

@@ -73,12 +73,43 @@ TEST(SelectServing, MinHealthyMovesToTheNextTier) {
     EXPECT_EQ(hosts_of(s), (Hosts{2, 3}));
 }
 
-TEST(SelectServing, NobodyMeetsMinHealthyDegradesToLowestWithAny) {
+TEST(SelectServing, NobodyMeetsMinHealthyDegradesToTheLowestOfTheLargest) {
     const std::vector<HostView> hosts{down(0), up(1), down(1), up(2)};
     const Serving s = select_serving(hosts, {.min_healthy = 2});
     EXPECT_EQ(s.mode, ServingMode::Degraded);
     EXPECT_EQ(s.tier, 1);
     EXPECT_EQ(hosts_of(s), (Hosts{1}));
+}
+
+// min_healthy counts the servers that would serve: with all_backups false only one of the spare
+// backups would, so losing one of two primaries must not move the traffic to a single backup.
+TEST(SelectServing, MinHealthyNeverSpillsToFewerServers) {
+    std::vector<HostView> hosts{up(0), down(0), backup(1), backup(1)};
+    Serving s = select_serving(hosts, {.min_healthy = 2});
+    EXPECT_EQ(s.mode, ServingMode::Degraded);
+    EXPECT_EQ(s.tier, 0);
+    EXPECT_EQ(hosts_of(s), (Hosts{0}));
+    // With all_backups the backup tier would serve two: it takes over.
+    s = select_serving(hosts, {.min_healthy = 2, .all_backups = true});
+    EXPECT_EQ(s.mode, ServingMode::Normal);
+    EXPECT_EQ(s.tier, 1);
+    EXPECT_EQ(hosts_of(s), (Hosts{2, 3}));
+    // A single backup never reaches 2; it serves once no primary is left.
+    hosts = {up(0), down(0), backup(1)};
+    EXPECT_EQ(hosts_of(select_serving(hosts, {.min_healthy = 2})), (Hosts{0}));
+    hosts[0].health = HealthStatus::Down;
+    s = select_serving(hosts, {.min_healthy = 2});
+    EXPECT_EQ(s.mode, ServingMode::Degraded);
+    EXPECT_EQ(hosts_of(s), (Hosts{2}));
+}
+
+TEST(SelectServing, BelowMinHealthyEverywhereTheLargestTierServes) {
+    // min_healthy 3: tier 0 has 1, tier 1 has 2, tier 2 has 2: tier 1 (the lowest of the largest).
+    const std::vector<HostView> hosts{up(0), down(0), up(1), up(1), up(2), up(2)};
+    const Serving s = select_serving(hosts, {.min_healthy = 3});
+    EXPECT_EQ(s.mode, ServingMode::Degraded);
+    EXPECT_EQ(s.tier, 1);
+    EXPECT_EQ(hosts_of(s), (Hosts{2, 3}));
 }
 
 TEST(SelectServing, AllDownIsNoneByDefault) {

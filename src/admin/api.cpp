@@ -98,9 +98,17 @@ Response Api::route_api(const Request& r, const std::vector<std::string>& parts)
     }
     if (what == "reload" && parts.size() == 2) {
         if (r.method != "POST") return Response::error(405, "use POST /api/reload");
-        const std::string why = model_.reload();
-        if (!why.empty()) return Response::error(422, "reload refused: " + why);
-        return Response::json(200, nlohmann::json{{"reloaded", true}}.dump() + "\n");
+        const std::vector<std::string> errors = model_.reload();
+        if (!errors.empty()) {
+            const nlohmann::json body{{"error", "reload refused: " + errors.front()}, {"errors", errors}};
+            return Response::json(422, body.dump() + "\n");
+        }
+        const auto cfg = model_.config();
+        std::size_t servers = 0;
+        for (const auto& p : cfg->pools) servers += p.servers.size();
+        const nlohmann::json body{{"reloaded", true}, {"source", cfg->source}, {"listeners", cfg->listeners.size()},
+                                  {"pools", cfg->pools.size()}, {"servers", servers}};
+        return Response::json(200, body.dump() + "\n");
     }
     if (r.method != "GET") return Response::error(405, "method not allowed: " + r.method + " " + r.path);
     if (what == "status" && parts.size() == 2) return Response::json(200, status_json(model_));

@@ -117,6 +117,15 @@ std::string format_health(const json& j) {
 
 std::string format_ok(const json& j) { return j.dump() + "\n"; }
 
+std::string format_reload(const json& j) {
+    return table({{"RELOAD", "FILE", "LISTENERS", "POOLS", "SERVERS"},
+                  {"applied", str(j["source"]), str(j["listeners"]), str(j["pools"]), str(j["servers"])}});
+}
+
+bool is_uint(const std::string& s) {
+    return !s.empty() && s.size() <= 9 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // Maps the command line to one API call; "" error on success.
 std::string plan(const std::vector<std::string>& c, Call& call) {
     const auto need = [&](std::size_t n, const char* usage) {
@@ -133,15 +142,17 @@ std::string plan(const std::vector<std::string>& c, Call& call) {
     }
     if (cmd == "weight") {
         if (c.size() != 4) return "usage: haven ctl weight POOL SERVER WEIGHT";
+        if (!is_uint(c[3])) return "usage: haven ctl weight POOL SERVER WEIGHT (WEIGHT: an integer 0-256, got \"" + c[3] + "\")";
         call = {"POST", "/api/pools/" + c[1] + "/servers/" + c[2] + "/weight?value=" + c[3], "", format_pool};
         return "";
     }
     if (cmd == "events") {
         if (c.size() > 2) return "usage: haven ctl events [SINCE]";
+        if (c.size() == 2 && !is_uint(c[1])) return "usage: haven ctl events [SINCE] (SINCE: an event number, got \"" + c[1] + "\")";
         call = {"GET", "/api/events" + (c.size() == 2 ? "?since=" + c[1] : std::string()), "", format_events};
         return "";
     }
-    if (cmd == "reload") return call = {"POST", "/api/reload", "", format_ok}, need(1, "reload");
+    if (cmd == "reload") return call = {"POST", "/api/reload", "", format_reload}, need(1, "reload");
     if (cmd == "config") return call = {"GET", "/api/config", "", nullptr}, need(1, "config");
     if (cmd == "slo") return call = {"GET", "/api/slo", "", format_slo}, need(1, "slo");
     if (cmd == "ready") return call = {"GET", "/ready", "", format_ok}, need(1, "ready");
@@ -167,8 +178,13 @@ CtlResult run_ctl(const CtlOptions& o, const std::vector<std::string>& command) 
     }
     const json j = json::parse(reply.body, nullptr, false);
     if (reply.status >= 400) {
+        const bool listed = !j.is_discarded() && j.contains("errors") && j["errors"].is_array();
         const std::string why = !j.is_discarded() && j.contains("error") ? j["error"].get<std::string>() : reply.body;
-        return {1, o.json ? reply.body : "", fmt::format("haven ctl: {} ({})\n", why, reply.status)};
+        std::string err = fmt::format("haven ctl: {} ({})\n", listed ? "refused" : why, reply.status);
+        if (listed) {
+            for (const auto& e : j["errors"]) err += "  " + str(e) + "\n";
+        }
+        return {1, o.json ? reply.body : "", err};
     }
     const bool unhealthy = reply.status != 200;
     if (o.json || j.is_discarded() || !call.format) return {unhealthy ? 1 : 0, reply.body, ""};

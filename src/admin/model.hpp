@@ -38,8 +38,8 @@ public:
     virtual upstream::ControlPlane& control_plane() = 0;
     virtual EventLog& events() = 0;
     virtual std::shared_ptr<const config::Config> config() const = 0;
-    // Reloads the configuration file; "" on success, else why it was refused.
-    virtual std::string reload() = 0;
+    // Reloads the configuration file; empty on success, else every reason it was refused.
+    virtual std::vector<std::string> reload() = 0;
     // Every haven metric (requests, upstreams, health, failovers, SLOs, process).
     virtual void collect(metrics::Exposition& out) = 0;
     virtual std::vector<ListenerStatus> listeners() = 0;

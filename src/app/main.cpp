@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
 
     haven::app::RunOptions run;
     auto* run_cmd = app.add_subcommand("run", "Run the proxy with a configuration file");
-    run_cmd->add_option("-c,--config", run.config, "Configuration file (YAML)")->required()->check(CLI::ExistingFile);
+    // No ExistingFile check here: a missing file is a configuration problem (exit 1, reported by
+    // the loader as FILE: cannot open), as for `check`, not a usage error.
+    run_cmd->add_option("-c,--config", run.config, "Configuration file (YAML)")->required();
     run_cmd->add_option("--log-level", run.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
@@ -39,7 +41,7 @@ int main(int argc, char** argv) {
 
     std::string sla_target;
     auto* sla_cmd = app.add_subcommand("sla", "Print the downtime an availability target allows");
-    sla_cmd->add_option("target", sla_target, "Availability in percent, e.g. 99.95 or 99.95%")
+    sla_cmd->add_option("target", sla_target, "Availability: a percentage (99.95%) or a fraction (0.9995)")
         ->required();
 
     haven::app::CtlOptions ctl;

@@ -2,8 +2,8 @@
 // (the table is admin::sla_table; this file only reads the argument).
 #include "admin/slo.hpp"
 #include "app/commands.hpp"
+#include "config/value_rules.hpp"
 
-#include <charconv>
 #include <cstdio>
 #include <optional>
 #include <string_view>
@@ -11,16 +11,15 @@
 namespace haven::app {
 namespace {
 
-// Rules: a decimal number of percent, optionally followed by '%' ("99.95", "99.95%"), more than 0
-// and at most 100; no exponent or hex (as in the config), and no "inf" or "nan".
+// The config's rule for an availability (`slo.availability`), so that one number means one thing
+// everywhere: "99.95%" is percent, a bare number a fraction ("0.9995"); more than 0 and at most
+// 100%. Returns percent.
 std::optional<double> parse_target(std::string_view text) {
-    if (text.ends_with('%')) text.remove_suffix(1);
-    double v = 0;
-    const char* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, v, std::chars_format::fixed);
-    if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-    if (!(v > 0 && v <= 100)) return std::nullopt; // false for NaN too
-    return v;
+    const auto parsed = config::rules::parse_percent(text);
+    if (!parsed) return std::nullopt;
+    const double fraction = parsed->percent_sign ? parsed->number / 100 : parsed->number;
+    if (!(fraction > 0 && fraction <= 1)) return std::nullopt;
+    return fraction * 100;
 }
 
 } // namespace
@@ -29,8 +28,8 @@ int print_sla(const std::string& target) {
     auto percent = parse_target(target);
     if (!percent) {
         std::fprintf(stderr,
-                     "haven sla: invalid target \"%s\": expected an availability in percent, more "
-                     "than 0 and at most 100 (e.g. 99.95 or 99.95%%)\n",
+                     "haven sla: invalid target \"%s\": expected a percentage more than 0%% and at most "
+                     "100%% (99.95%%), or a fraction more than 0 and at most 1 (0.9995), as in the config\n",
                      target.c_str());
         return 2;
     }

@@ -137,26 +137,29 @@ std::uint64_t Server::Impl::open_connections() const {
 }
 
 // Reloads the file. Nothing changes unless everything can: the new config must load, every new
-// listener must bind, every server address must resolve. Returns "" on success, else the reason.
-std::string Server::Impl::reload() {
+// listener must bind, every server address must resolve. Returns every reason it was refused
+// (empty on success).
+std::vector<std::string> Server::Impl::reload() {
     spdlog::info("reload: reading {}", cfg->source);
     auto result = config::load_file(cfg->source);
-    if (!result.config) {
-        std::string why = result.errors.empty() ? "invalid configuration" : result.errors.front().to_string();
-        for (const auto& e : result.errors) spdlog::error("reload refused: {}", e.to_string());
-        event_log.add("reload_failed", "", "", why);
-        return why;
-    }
-    auto next = std::make_shared<const config::Config>(std::move(*result.config));
-    const auto refuse = [&](const std::string& why) {
-        spdlog::error("reload refused: {}", why);
-        event_log.add("reload_failed", "", "", why);
+    std::vector<std::string> errors;
+    const auto refuse = [&](std::vector<std::string> why) {
+        for (const auto& e : why) spdlog::error("reload refused: {}", e);
+        event_log.add("reload_failed", "", "",
+                      why.size() == 1 ? why.front() : fmt::format("{} (and {} more)", why.front(), why.size() - 1));
         return why;
     };
-    if (thread_count(*next) != threads) return refuse("threads changed; restart haven to apply that");
-    if (!cfg->admin != !next->admin || (cfg->admin && next->admin->listen.text != cfg->admin->listen.text)) {
-        return refuse("admin listener added, removed or moved; restart haven to apply that");
+    if (!result.config) {
+        for (const auto& e : result.errors) errors.push_back(e.to_string());
+        if (errors.empty()) errors.push_back("invalid configuration");
+        return refuse(std::move(errors));
     }
+    auto next = std::make_shared<const config::Config>(std::move(*result.config));
+    if (thread_count(*next) != threads) errors.push_back("threads changed; restart haven to apply that");
+    if (!cfg->admin != !next->admin || (cfg->admin && next->admin->listen.text != cfg->admin->listen.text)) {
+        errors.push_back("admin listener added, removed or moved; restart haven to apply that");
+    }
+    if (!errors.empty()) return refuse(std::move(errors));
     // Listeners to add (new name, or an existing name on a new address or mode) and to remove.
     std::vector<BoundListener> added;
     std::vector<std::string> removed;
@@ -169,15 +172,25 @@ std::string Server::Impl::reload() {
         }();
         if (!keep) removed.push_back(name);
     }
-    try {
-        for (const auto& l : next->listeners) {
-            const auto it = bound.find(l.name);
-            if (it == bound.end() || !same_listener(l, it->second.config)) added.push_back(bind(l));
+    for (const auto& l : next->listeners) {
+        const auto it = bound.find(l.name);
+        if (it != bound.end() && same_listener(l, it->second.config)) continue;
+        try {
+            added.push_back(bind(l));
+        } catch (const std::exception& e) {
+            errors.push_back(e.what()); // go on: every listener that cannot bind is reported
         }
-        plane.configure(*next);
-    } catch (const std::exception& e) {
+    }
+    if (errors.empty()) {
+        try {
+            plane.configure(*next);
+        } catch (const std::exception& e) {
+            errors.push_back(e.what());
+        }
+    }
+    if (!errors.empty()) {
         for (auto& b : added) net::close_fds(b.fds);
-        return refuse(e.what());
+        return refuse(std::move(errors));
     }
     for (const auto& b : added) slots.emplace(b.name, static_cast<std::uint32_t>(slots.size()));
     auto snap = Snapshot::build(next, plane.snapshots(), slots, metrics);
@@ -206,7 +219,7 @@ std::string Server::Impl::reload() {
     }
     spdlog::info("reload: configuration applied");
     event_log.add("reload", "", "", "configuration applied");
-    return "";
+    return {};
 }
 
 // Stops accepting, lets in-flight requests finish (keep-alive connections close after their

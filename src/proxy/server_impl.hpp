@@ -63,7 +63,7 @@ struct Server::Impl final : admin::AdminModel {
     void start_workers();
     // Runs the control thread until every server has had its first check (bounded).
     void warm_up();
-    std::string reload() override;
+    std::vector<std::string> reload() override;
     net::awaitable<void> drain();
     void stop_workers();
     std::uint64_t open_connections() const;

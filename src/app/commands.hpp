@@ -21,6 +21,7 @@ int check_config(const std::string& path);
 struct DemoOptions {
     std::string listen = "127.0.0.1:8080";
     int backends = 3;
+    std::string admin = "127.0.0.1:9000";
 };
 int run_demo(const DemoOptions& o, const char* self);
 

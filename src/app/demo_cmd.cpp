@@ -4,6 +4,6 @@
 
 namespace haven::app {
 
-int run_demo(const DemoOptions& o, const char*) { return demo::run_demo(o.listen, o.backends); }
+int run_demo(const DemoOptions& o, const char*) { return demo::run_demo(o.listen, o.backends, o.admin); }
 
 } // namespace haven::app

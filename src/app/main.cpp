@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     demo_cmd->add_option("--listen", demo.listen, "Proxy address")->capture_default_str();
     demo_cmd->add_option("--backends", demo.backends, "Number of demo backends (1-16)")
         ->check(CLI::Range(1, 16))->capture_default_str();
+    demo_cmd->add_option("--admin", demo.admin, "Admin listener: dashboard, API, metrics")->capture_default_str();
 
     haven::app::BackendOptions backend;
     auto* backend_cmd = app.add_subcommand("demo-backend", "A small HTTP/1.1 server for demos and tests");

@@ -1,6 +1,7 @@
 #include "demo/demo.hpp"
 
 #include "config/yaml_loader.hpp"
+#include "net/address.hpp"
 #include "proxy/server.hpp"
 
 #include <fmt/format.h>
@@ -78,32 +79,51 @@ void stop_children(std::vector<Child>& children) {
     }
 }
 
-std::string demo_config(const std::string& listen, const std::vector<Child>& children) {
+// What the demo shows: round-robin over the backends, checks every second (a dead or failing
+// backend is out within a second or two, and back as soon after it recovers), retries, and the
+// admin listener with the dashboard.
+std::string demo_config(const std::string& listen, const std::vector<Child>& children, const std::string& admin) {
     std::string yaml = fmt::format("listeners:\n  - name: demo\n    listen: {}\n    mode: http\n    pool: demo\n"
-                                   "pools:\n  - name: demo\n    balance: roundrobin\n    servers:\n",
+                                   "pools:\n  - name: demo\n    balance: roundrobin\n    retries: 2\n"
+                                   "    health_check: {{ http: {{ path: /health }}, interval: 1s, fall: 2, rise: 2 }}\n"
+                                   "    servers:\n",
                                    listen);
     for (const auto& c : children) yaml += fmt::format("      - {{ name: {}, address: {} }}\n", c.name, c.address);
     yaml += "timeouts: { connect: 1s, server: 10s, drain: 5s }\n";
+    yaml += fmt::format("admin: {{ listen: \"{}\" }}\n", admin);
     return yaml;
 }
 
-void print_instructions(const std::string& listen, const std::vector<Child>& children) {
+void print_instructions(const std::string& listen, const std::vector<Child>& children, const std::string& admin,
+                        const std::string& exe) {
+    const Child& victim = children.size() > 1 ? children[1] : children.front();
+    const char* haven = exe.c_str();
     std::printf("\nhaven demo: proxy on http://%s balancing round-robin over %zu demo backends\n", listen.c_str(),
                 children.size());
-    for (const auto& c : children) std::printf("  %-10s http://%s\n", c.name.c_str(), c.address.c_str());
-    std::printf("\nTry:\n");
-    std::printf("  curl http://%s/                      # run it a few times: the backends take turns\n", listen.c_str());
-    std::printf("  curl -X POST --data-binary @/etc/hosts http://%s/echo\n", listen.c_str());
-    std::printf("  curl 'http://%s/_control?error_rate=1'   # make %s answer 500\n", children.front().address.c_str(),
-                children.front().name.c_str());
-    std::printf("  curl -s -o /dev/null -w '%%{http_code}\\n' http://%s/bytes?n=10000000\n", listen.c_str());
+    for (const auto& c : children) std::printf("  %-10s http://%s  (pid %d)\n", c.name.c_str(), c.address.c_str(), c.pid);
+    std::printf("\n  dashboard   http://%s/\n  metrics     http://%s/metrics\n  events      %s ctl -a %s events\n",
+                admin.c_str(), admin.c_str(), haven, admin.c_str());
+    std::printf("\nTry, with the dashboard open:\n");
+    std::printf("  curl http://%s/                    # run it a few times: the backends take turns\n", listen.c_str());
+    std::printf("  # keep traffic going in a second terminal (200 requests, one every 50 ms):\n");
+    std::printf("  for i in $(seq 200); do curl -s -o /dev/null -w '%%{http_code} ' http://%s/; sleep 0.05; done; echo\n",
+                listen.c_str());
+    std::printf("  kill -9 %d                     # %s dies: it leaves the rotation at once, every answer stays 200\n",
+                victim.pid, victim.name.c_str());
+    std::printf("  %s ctl -a %s events   # what happened and when: refused, server_down, ...\n", haven,
+                admin.c_str());
+    std::printf("  %s demo-backend --listen %s --name %s &   # bring it back: it serves again within ~2 s\n", haven,
+                victim.address.c_str(), victim.name.c_str());
+    std::printf("  curl 'http://%s/_control?health=fail'   # %s fails its health check: out within ~2 s\n",
+                children.front().address.c_str(), children.front().name.c_str());
+    std::printf("  curl 'http://%s/_control?health=ok'     # and back\n", children.front().address.c_str());
     std::printf("\nPress Ctrl-C to stop (the backends stop with it).\n\n");
     std::fflush(stdout);
 }
 
 } // namespace
 
-int run_demo(const std::string& listen, int backends) {
+int run_demo(const std::string& listen, int backends, const std::string& admin) {
     // Children die with the demo even if it is killed before its signal handler is installed
     // (PR_SET_PDEATHSIG in spawn_backend).
     const std::string exe = self_exe();
@@ -116,7 +136,7 @@ int run_demo(const std::string& listen, int backends) {
             return 1;
         }
     }
-    auto loaded = config::load_string(demo_config(listen, children), "demo");
+    auto loaded = config::load_string(demo_config(listen, children, admin), "demo");
     if (!loaded.config) {
         for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
         stop_children(children);
@@ -125,7 +145,8 @@ int run_demo(const std::string& listen, int backends) {
     int rc = 1;
     try {
         proxy::Server server(std::make_shared<const config::Config>(std::move(*loaded.config)));
-        print_instructions(listen, children);
+        const auto bound = server.admin_listening();
+        print_instructions(listen, children, bound ? net::endpoint_text(*bound) : admin, exe);
         rc = server.run();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "haven demo: cannot start the proxy: %s\n", e.what());

@@ -6,6 +6,7 @@
 
 namespace haven::demo {
 
-int run_demo(const std::string& listen, int backends);
+// `admin`: the admin listener's address (dashboard, API, metrics).
+int run_demo(const std::string& listen, int backends, const std::string& admin);
 
 } // namespace haven::demo

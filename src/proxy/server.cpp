@@ -267,6 +267,11 @@ std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> Server::listening()
     return out;
 }
 
+std::optional<asio::ip::tcp::endpoint> Server::admin_listening() const {
+    if (!impl_->admin_http) return std::nullopt;
+    return impl_->admin_endpoint;
+}
+
 int Server::run() {
     auto& im = *impl_;
     for (const auto& [name, ep] : listening()) spdlog::info("listening: {} on {}", name, net::endpoint_text(ep));

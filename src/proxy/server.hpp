@@ -7,6 +7,7 @@
 #include <asio/ip/tcp.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ public:
 
     // The address each listener is bound to (port resolved when the config says 0).
     std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> listening() const;
+    // The admin listener's address, if there is one.
+    std::optional<asio::ip::tcp::endpoint> admin_listening() const;
 
 private:
     struct Impl;

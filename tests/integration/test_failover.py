@@ -61,15 +61,22 @@ class Load:
 
 
 def access_records_by_number(haven, results):
-    """The access log record of each request of a Load, keyed by the request's number."""
-    recs = haven.access_log(min_lines=len(results), timeout=10)
+    """The access log record of each request of a Load, keyed by the request's number (waits
+    until every one is written)."""
+    wanted = {r[3] for r in results}
     by_n = {}
-    for rec in recs:
-        m = re.search(r"[?&]n=(\d+)", rec["path"])
-        if m:
-            by_n[int(m.group(1))] = rec
-    missing = [r[3] for r in results if r[3] not in by_n]
-    assert not missing, f"no access log record for requests {missing[:10]}"
+
+    def complete():
+        for rec in haven.access_log(min_lines=0):
+            m = re.search(r"[?&]n=(\d+)", rec["path"])
+            if m:
+                by_n[int(m.group(1))] = rec
+        return wanted <= by_n.keys()
+
+    try:
+        wait_until(complete, scaled(10), interval=0.1, what="the access log records of the load")
+    except TimeoutError:
+        raise AssertionError(f"no access log record for requests {sorted(wanted - by_n.keys())[:10]}") from None
     return by_n
 
 

@@ -6,7 +6,7 @@
 // configs built in code.
 #include "config/failover_keys.hpp"
 
-#include "upstream/retry/policy.hpp"
+#include "config/retry_on.hpp"
 
 #include <cmath>
 #include <optional>
@@ -32,9 +32,6 @@ constexpr EnumValue kOnAllDown[] = {{"fail", static_cast<int>(OnAllDown::Fail)},
 constexpr EnumValue kStates[] = {{"ready", static_cast<int>(AdminState::Ready)},
                                  {"drain", static_cast<int>(AdminState::Drain)},
                                  {"maint", static_cast<int>(AdminState::Maint)}};
-// The spellings upstream::parse_retry_on accepts, for the error message.
-constexpr std::string_view kRetryOnNames =
-    "connect-failure, reset, timeout, 500, 502, 503, 504, 5xx";
 
 // A field that reports at its key rather than its value (for "this key should not be here").
 Field at_key(const Field& f) { return Field{f.key_mark, YAML::Node(), f.path}; }
@@ -301,7 +298,7 @@ private:
         return false;
     }
 
-    // Rules: a list of the names upstream::parse_retry_on knows. YAML reads 502 as a number, whose
+    // Rules: a list of the names parse_retry_on knows (config/retry_on.hpp). YAML reads 502 as a number, whose
     // text is "502" all the same. A list with an unknown item is not stored.
     void retry_on(const Field& f, std::vector<std::string>& out) {
         std::vector<std::string> items;
@@ -310,7 +307,7 @@ private:
             std::string text;
             if (!r_.read_string(item, text)) {
                 ok = false;
-            } else if (!upstream::parse_retry_on(text)) {
+            } else if (!parse_retry_on(text)) {
                 r_.error(item, "unknown value " + rules::quote(text) + " (expected one of: " +
                                    std::string(kRetryOnNames) + ")");
                 ok = false;

@@ -4,7 +4,7 @@
 
 #include "config/observe_keys.hpp"
 #include "config/value_rules.hpp"
-#include "upstream/retry/policy.hpp"
+#include "config/retry_on.hpp"
 
 #include <cstdio>
 #include <unordered_map>
@@ -221,7 +221,7 @@ private:
         outlier(path + ".outlier_detection", o.loc.line != 0 ? o.loc : p.loc, o);
         range(p.loc, path + ".retries", rules::kRetries, p.retries);
         for (const auto& item : p.retry_on) {
-            if (!upstream::parse_retry_on(item)) {
+            if (!parse_retry_on(item)) {
                 add(p.loc, path + ".retry_on: unknown value " + rules::quote(item));
             }
         }

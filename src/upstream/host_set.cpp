@@ -8,7 +8,7 @@ RetryParams retry_params(const config::Pool& pool) {
     RetryParams p;
     p.retries = pool.retries;
     p.retry_on = 0;
-    for (const auto& item : pool.retry_on) p.retry_on |= parse_retry_on(item).value_or(0);
+    for (const auto& item : pool.retry_on) p.retry_on |= config::parse_retry_on(item).value_or(0);
     p.retry_non_idempotent = pool.retry_non_idempotent;
     p.retry_buffer = pool.retry_buffer;
     p.per_try_timeout = std::chrono::duration_cast<Duration>(pool.per_try_timeout);

@@ -67,7 +67,7 @@ def access_records_by_number(haven, results):
     by_n = {}
 
     def complete():
-        for rec in haven.access_log(min_lines=0):
+        for rec in haven.access_log(min_lines=1):
             m = re.search(r"[?&]n=(\d+)", rec["path"])
             if m:
                 by_n[int(m.group(1))] = rec

@@ -24,20 +24,6 @@ bool covered(const RetryParams& p, const AttemptFailure& f) {
 
 } // namespace
 
-std::optional<std::uint32_t> parse_retry_on(std::string_view item) {
-    // Exact, lowercase spellings only: a config typo should fail validation, not silently
-    // disable a retry class.
-    if (item == "connect-failure") return RetryOnConnectFailure;
-    if (item == "reset") return RetryOnReset;
-    if (item == "timeout") return RetryOnTimeout;
-    if (item == "500") return RetryOn500;
-    if (item == "502") return RetryOn502;
-    if (item == "503") return RetryOn503;
-    if (item == "504") return RetryOn504;
-    if (item == "5xx") return RetryOn5xx;
-    return std::nullopt;
-}
-
 bool status_is_retryable(const RetryParams& p, int status) {
     // Only server errors are failures; a 4xx is the server's answer about the request itself
     // and would be the same on any server.

@@ -3,6 +3,7 @@
 // (budget.hpp). The exact rules users rely on are in docs/proxying.md ("Retry rules").
 #pragma once
 
+#include "config/retry_on.hpp"
 #include "core/clock.hpp"
 
 #include <cstdint>
@@ -11,20 +12,17 @@
 
 namespace haven::upstream {
 
-// Failure classes a pool may retry on (retry_on: [connect-failure, reset, timeout, 502, ...]).
-enum RetryOn : std::uint32_t {
-    RetryOnConnectFailure = 1u << 0, // connect refused, failed or timed out: nothing was sent
-    RetryOnReset = 1u << 1,          // connection closed/reset before a complete response head
-    RetryOnTimeout = 1u << 2,        // no response within per_try_timeout / timeouts.server
-    RetryOn500 = 1u << 3,
-    RetryOn502 = 1u << 4,
-    RetryOn503 = 1u << 5,
-    RetryOn504 = 1u << 6,
-    RetryOn5xx = 1u << 7, // any 5xx
-};
-
-// Parses one retry_on item ("connect-failure", "reset", "timeout", "500", "502", "503", "504", "5xx").
-std::optional<std::uint32_t> parse_retry_on(std::string_view item);
+// Failure classes a pool may retry on (retry_on: [connect-failure, reset, timeout, 502, ...]): the
+// config parses the names into these bits (config/retry_on.hpp).
+using config::RetryOn;
+using config::RetryOn500;
+using config::RetryOn502;
+using config::RetryOn503;
+using config::RetryOn504;
+using config::RetryOn5xx;
+using config::RetryOnConnectFailure;
+using config::RetryOnReset;
+using config::RetryOnTimeout;
 
 struct RetryParams {
     std::uint32_t retries = 0; // additional attempts after the first

@@ -17,13 +17,16 @@ thread each; checks every 1 s, fall 2, rise 2; 2 retries on every retryable fail
   haproxy-tuned  the same plus what an operator adds for fast failover: `option redispatch 1`
                  (redispatch on every retry), `fastinter 250ms downinter 500ms`,
                  `observe layer4 error-limit 1 on-error mark-down`
+  haven-tuned    haven with the same check timings as haproxy-tuned: `fast_interval: 250ms`,
+                 `down_interval: 500ms`
 
 Reported per (scenario, connections, proxy), over --runs runs (default 5): failed requests
 (anything but 2xx, and connection errors), the longest gap between two 2xx answers, kill -> the
 backup serves (scenario B), restart -> the restarted server serves again. Prints markdown.
 
 usage: failover_drill.py [--conns 1 4 50 400] [--runs 5] [--scenarios A B]
-       [--proxies haven haproxy haproxy-tuned] [--before 2] [--down 4] [--after 4]
+       [--proxies haven haproxy haven-tuned haproxy-tuned] [--before 2] [--down 4] [--after 4]
+       HAVEN_BIN=path (default build/release/haven; use a copy if you rebuild meanwhile)
 Bounded: every phase has a fixed length; every process started is stopped.
 """
 import argparse
@@ -102,7 +105,7 @@ def haproxy_config(port, servers, tuned):
         "    retries 2", "    retry-on all-retryable-errors", *lines, ""])
 
 
-def haven_config(port, servers):
+def haven_config(port, servers, tuned=False):
     lines = [f"      - {{ name: {name}, address: 127.0.0.1:{p}{', backup: true' if backup else ''} }}"
              for name, p, backup in servers]
     return "\n".join([
@@ -110,7 +113,8 @@ def haven_config(port, servers):
         "listeners:", f"  - {{ name: drill, listen: 127.0.0.1:{port}, mode: http, pool: be }}",
         "pools:", "  - name: be",
         "    retries: 2", "    retry_on: [connect-failure, reset, timeout, 500, 502, 503, 504]",
-        "    health_check: { http: { path: /health }, interval: 1s, timeout: 500ms, fall: 2, rise: 2 }",
+        "    health_check: { http: { path: /health }, interval: 1s, timeout: 500ms, fall: 2, rise: 2"
+        + (", fast_interval: 250ms, down_interval: 500ms }" if tuned else " }"),
         "    servers:", *lines, ""])
 
 
@@ -135,10 +139,10 @@ def one_run(proxy, scenario, conns, a, work):
             backend(procs, name, ports[name])
         spec = [(name, ports[name], backup) for name, backup in servers]
         port = free_port()
-        if proxy == "haven":
+        if proxy.startswith("haven"):
             path = os.path.join(work, "haven.yaml")
             with open(path, "w") as f:
-                f.write(haven_config(port, spec))
+                f.write(haven_config(port, spec, proxy == "haven-tuned"))
             procs.start([HAVEN, "run", "-c", path, "--log-level", "warn"])
         else:
             path = os.path.join(work, "haproxy.cfg")
@@ -182,8 +186,8 @@ def main():
     ap.add_argument("--conns", type=int, nargs="+", default=[1, 4, 50, 400])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--scenarios", nargs="+", default=["A", "B"], choices=sorted(SCENARIOS))
-    ap.add_argument("--proxies", nargs="+", default=["haven", "haproxy", "haproxy-tuned"],
-                    choices=["haven", "haproxy", "haproxy-tuned"])
+    ap.add_argument("--proxies", nargs="+", default=["haven", "haproxy", "haven-tuned", "haproxy-tuned"],
+                    choices=["haven", "haproxy", "haven-tuned", "haproxy-tuned"])
     ap.add_argument("--before", type=float, default=2.0)
     ap.add_argument("--down", type=float, default=4.0)
     ap.add_argument("--after", type=float, default=4.0)

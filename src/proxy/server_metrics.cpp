@@ -131,7 +131,7 @@ void pool_metrics(Exposition& e, const upstream::ControlPlane& plane) {
 void Server::Impl::collect(Exposition& e) {
     request_metrics(e, metrics);
     pool_metrics(e, plane);
-    std::array<std::uint64_t, 4> decisions{};
+    std::array<std::uint64_t, std::size(kDecision)> decisions{};
     std::uint64_t stale = 0, active = 0, evicted = 0, rejected = 0, dropped = 0;
     for (const auto& w : workers) {
         const auto& s = w->ctx->stats;
@@ -142,7 +142,7 @@ void Server::Impl::collect(Exposition& e) {
         rejected += s.connections_rejected.get();
         dropped += s.access_log_dropped.get();
     }
-    for (std::size_t k = 0; k < 4; ++k) {
+    for (std::size_t k = 0; k < std::size(kDecision); ++k) {
         e.counter("haven_retry_decisions_total", "Decisions after a failed attempt: retried, or why not.",
                   {{"decision", kDecision[k]}}, static_cast<double>(decisions[k]));
     }

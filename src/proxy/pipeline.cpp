@@ -37,7 +37,8 @@ net::awaitable<void> run_pipeline(RequestContext& ctx) {
         r = StageResult::next();
     }
     stages::classify(ctx, r);
-    if (r.kind != StageResult::Kind::Continue && !ctx.response_started) {
+    // A client that went away gets no reply (499 is only shown in the log).
+    if (r.kind != StageResult::Kind::Continue && !ctx.response_started && ctx.flag != ResponseFlag::ClientAborted) {
         co_await stages::local_reply(ctx, ctx.status, ctx.flag);
     }
     stages::log(ctx);

@@ -478,11 +478,15 @@ std::vector<ServerStatus> PoolState::status() const {
     return out;
 }
 
-// Every checked server has changed state once, or had enough results to show that its initial
-// state was right: one with `initial: check` (the first result decides), else max(rise, fall).
+// Whether a change of the serving tier now is a failover rather than the pool settling at start.
+// `initial: up` servers serve from the first request, so any move away from them is a real one:
+// settled at once. `initial: check`: once every checked server has its first result. `initial:
+// down`: servers come up in whatever order their checks pass, which is not a failover; settled
+// once each has changed state or had max(rise, fall) results.
 bool PoolState::settled() const {
     if (!config_.health_check) return true;
     const auto& h = *config_.health_check;
+    if (h.initial == config::InitialHealth::Up) return true;
     const auto enough = h.initial == config::InitialHealth::Check ? 1u : std::max(h.rise, h.fall);
     for (const auto& s : servers_) {
         if (s->checker && !s->changed_once && s->checks < enough) return false;

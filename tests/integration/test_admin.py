@@ -199,7 +199,7 @@ def test_slo_figures_follow_traffic(spawn, two):
 
 
 def test_sla_command():
-    out = subprocess.run([HAVEN_BIN, "sla", "99.9"], capture_output=True, text=True, timeout=10)
+    out = subprocess.run([HAVEN_BIN, "sla", "99.9%"], capture_output=True, text=True, timeout=10)
     assert out.returncode == 0 and "43m 12s" in out.stdout
-    bad = subprocess.run([HAVEN_BIN, "sla", "101"], capture_output=True, text=True, timeout=10)
+    bad = subprocess.run([HAVEN_BIN, "sla", "101%"], capture_output=True, text=True, timeout=10)
     assert bad.returncode == 2 and "invalid target" in bad.stderr

@@ -113,7 +113,11 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
         wn += rn;
     }
     ctx.bytes_out += wn;
-    if (wec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
+    if (wec) {
+        // Nothing reached the client: the log shows 499 (client gone), not the server's status.
+        if (wn == 0) ctx.response_started = false;
+        co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
+    }
     buf.consume(used);
     bool extra = !buf.empty(); // bytes after the response: the server is not speaking HTTP/1.1 keep-alive
     while (!p.done) {

@@ -44,7 +44,7 @@ Response health(AdminModel& m, bool deep) {
     if (!deep) return Response::text(200, "ok\n");
     nlohmann::json checks = nlohmann::json::object();
     bool ok = true;
-    for (const auto& c : m.deep_health()) {
+    for (const auto& c : deep_health(m)) {
         checks[c.name] = {{"ok", c.ok}, {"detail", c.detail}};
         ok = ok && c.ok;
     }
@@ -53,7 +53,9 @@ Response health(AdminModel& m, bool deep) {
 
 } // namespace
 
-bool is_dashboard_file(const std::string& path) { return path == "/" || path == "/app.js" || path == "/style.css"; }
+bool is_dashboard_file(const std::string& path) {
+    return path == "/" || path == "/app.js" || path == "/dom.js" || path == "/style.css";
+}
 
 // Rules, in order:
 //   - a write (any method but GET/HEAD) needs the token when one is configured: 401 otherwise;
@@ -76,7 +78,7 @@ Response Api::handle(const Request& r) {
     if (r.method != "GET") return Response::error(405, "method not allowed: " + r.method + " " + r.path);
     if (r.path == "/metrics") {
         metrics::Exposition e;
-        model_.collect(e);
+        for (auto* s : model_.sections()) s->metrics(e);
         return Response::text(200, e.str(), "text/plain; version=0.0.4; charset=utf-8");
     }
     if (r.path == "/health") return health(model_, r.param("deep") == "1" || r.param("deep") == "true");

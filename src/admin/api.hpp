@@ -1,6 +1,6 @@
 // The admin API: every route of the admin listener, and who may call it.
 //
-//   GET  /                      the dashboard (and /app.js, /style.css)
+//   GET  /                      the dashboard (and /dom.js, /app.js, /style.css)
 //   GET  /metrics               Prometheus text format 0.0.4
 //   GET  /health[?deep=1]       shallow: 200 "ok"; deep: JSON checks, 200 or 503
 //   GET  /ready                 200 once listeners are bound and the first checks are in, else 503
@@ -46,5 +46,7 @@ std::string pools_json(AdminModel& m, const std::string& only_pool, bool& found)
 std::string events_json(AdminModel& m, std::uint64_t since);
 std::string slo_json(AdminModel& m);
 std::string config_json(const config::Config& c); // config_json.cpp
+// Every section's deep-health checks, in order.
+std::vector<HealthCheckResult> deep_health(AdminModel& m);
 
 } // namespace haven::admin

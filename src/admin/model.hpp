@@ -1,8 +1,10 @@
-// What the admin listener needs from the running server. Implemented by the Server
-// (src/proxy/server_admin.cpp); everything here is called on the control thread.
+// What the admin listener needs from the running process: the things it acts on (pools and
+// their servers, reload), the event history and configuration it shows, and the registered
+// Sections (section.hpp) that show everything else. Implemented by runtime::Runtime; everything
+// here is called on the control thread.
 #pragma once
 
-#include "admin/metrics/exposition.hpp"
+#include "admin/section.hpp"
 #include "admin/slo.hpp"
 #include "config/schema.hpp"
 #include "core/event_log.hpp"
@@ -26,12 +28,6 @@ struct ListenerStatus {
     SloReport slo;
 };
 
-struct HealthCheckResult {
-    std::string name;
-    bool ok = true;
-    std::string detail;
-};
-
 class AdminModel {
 public:
     virtual ~AdminModel() = default;
@@ -40,14 +36,13 @@ public:
     virtual std::shared_ptr<const config::Config> config() const = 0;
     // Reloads the configuration file; empty on success, else every reason it was refused.
     virtual std::vector<std::string> reload() = 0;
-    // Every haven metric (requests, upstreams, health, failovers, SLOs, process).
-    virtual void collect(metrics::Exposition& out) = 0;
+    // Listeners with their traffic and SLO reports (/api/status, /api/slo).
     virtual std::vector<ListenerStatus> listeners() = 0;
-    // Listeners bound and the first round of health checks finished.
+    // Serving has started and every section is ready (listeners bound, first checks done, ...).
     virtual bool ready() = 0;
-    // Deep health: every pool has a serving server, the config is live, every worker is alive.
-    virtual std::vector<HealthCheckResult> deep_health() = 0;
     virtual double uptime_seconds() = 0;
+    // Every subsystem's section, in the order they were registered.
+    virtual const std::vector<Section*>& sections() = 0;
 };
 
 } // namespace haven::admin

@@ -162,6 +162,15 @@ json all_pools(AdminModel& m) {
 
 } // namespace
 
+std::vector<HealthCheckResult> deep_health(AdminModel& m) {
+    std::vector<HealthCheckResult> out;
+    for (auto* s : m.sections()) s->health(out);
+    return out;
+}
+
+// The dashboard knows listeners, pools and events by name; every section also gets a generic
+// entry under "subsystems" (its summary and its deep-health checks), so that a subsystem a later
+// issue adds shows up without an edit to the dashboard.
 std::string status_json(AdminModel& m) {
     json j = {{"version", HAVEN_VERSION},
               {"now", iso_time(wall_time_us())},
@@ -170,6 +179,22 @@ std::string status_json(AdminModel& m) {
               {"listeners", listeners_json(m)},
               {"pools", all_pools(m)},
               {"events", events_array(m, 0, 100)}};
+    json subsystems = json::array();
+    for (auto* s : m.sections()) {
+        s->status(j);
+        json summary = json::object();
+        s->summary(summary);
+        std::vector<HealthCheckResult> checks;
+        s->health(checks);
+        json cj = json::array();
+        bool ok = true;
+        for (const auto& c : checks) {
+            cj.push_back({{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+            ok = ok && c.ok;
+        }
+        subsystems.push_back({{"name", s->name()}, {"ok", ok}, {"ready", s->ready()}, {"summary", summary}, {"checks", cj}});
+    }
+    j["subsystems"] = std::move(subsystems);
     return j.dump() + "\n";
 }
 

@@ -3,7 +3,7 @@
 #include "config/check_timing.hpp"
 #include "config/value_rules.hpp"
 #include "config/yaml_loader.hpp"
-#include "proxy/server.hpp"
+#include "runtime/runtime.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -79,8 +79,8 @@ int run_proxy(const RunOptions& o) {
     auto cfg = load_or_report(o.config);
     if (!cfg) return 1;
     try {
-        proxy::Server server(std::make_shared<const config::Config>(std::move(*cfg)));
-        return server.run();
+        runtime::Runtime runtime(std::make_shared<const config::Config>(std::move(*cfg)));
+        return runtime.run();
     } catch (const std::exception& e) {
         spdlog::error("cannot start: {}", e.what());
         return 1;

@@ -2,7 +2,7 @@
 
 #include "config/yaml_loader.hpp"
 #include "net/address.hpp"
-#include "proxy/server.hpp"
+#include "runtime/runtime.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -144,7 +144,7 @@ int run_demo(const std::string& listen, int backends, const std::string& admin) 
     }
     int rc = 1;
     try {
-        proxy::Server server(std::make_shared<const config::Config>(std::move(*loaded.config)));
+        runtime::Runtime server(std::make_shared<const config::Config>(std::move(*loaded.config)));
         const auto bound = server.admin_listening();
         print_instructions(listen, children, bound ? net::endpoint_text(*bound) : admin, exe);
         rc = server.run();

@@ -39,6 +39,13 @@ void ControlPlane::configure(const config::Config& config) {
     pools_ = std::move(next); // pools that left are destroyed here, stopping their checks
 }
 
+void ControlPlane::check(const config::Config& config, std::vector<std::string>& errors) const {
+    for (std::uint32_t i = 0; i < config.pools.size(); ++i) {
+        std::string error;
+        if (!describe_pool(config.pools[i], i, env_.workers, error)) errors.push_back(error);
+    }
+}
+
 void ControlPlane::start() {
     started_ = true;
     for (auto& p : pools_) p->start();

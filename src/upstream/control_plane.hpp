@@ -26,6 +26,8 @@ public:
     // servers' state; new pools start; removed pools stop. Throws std::runtime_error (leaving
     // everything as it was) when a server address does not resolve.
     void configure(const config::Config& config);
+    // What configure would refuse, without changing anything: every server that does not resolve.
+    void check(const config::Config& config, std::vector<std::string>& errors) const;
     // Starts health checks and the 100 ms tick.
     void start();
     void stop();

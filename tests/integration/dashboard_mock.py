@@ -42,6 +42,9 @@ The JSON contract this mock follows (GET /api/status)
                           first check), last_check_ms (its duration), last_check_time (ISO 8601)
     events[]            the most recent (up to 100), oldest first: seq (increasing), time (ISO 8601
                         UTC with milliseconds), kind, pool, server ("-" when none), detail
+    subsystems[]        one per subsystem, shown generically: name, ok (every check passes),
+                        ready, summary (an object of scalar values: counts, words, booleans),
+                        checks[] (name, ok, detail: its part of /health?deep=1)
 
 The state summary (as haven computes it): admin maint > admin drain > ejected > health.
 
@@ -76,6 +79,7 @@ DEFAULT_DIR = pathlib.Path(__file__).resolve().parents[2] / "src" / "admin" / "d
 STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/index.html": ("index.html", "text/html; charset=utf-8"),
+    "/dom.js": ("dom.js", "text/javascript; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
@@ -195,6 +199,7 @@ class Scenario:
                           "serving": sum(1 for s in servers if s["serving"]), "total": len(servers),
                           "failovers": self.failovers[p["name"]], "servers": servers})
         wobble = (n % 5) / 10
+        web1_up = any(s["name"] == "web1" and s["health"] == "up" for s in self.pools[0]["servers"])
         return {
             "version": "0.1.0-mock",
             "uptime_seconds": round(time.monotonic() - self.started + 3600 * 26, 1),
@@ -227,6 +232,12 @@ class Scenario:
             ],
             "pools": pools,
             "events": copy.deepcopy(self.events),
+            "subsystems": [
+                {"name": "proxy", "ok": True, "ready": True, "summary": {"workers": 2, "connections": 14},
+                 "checks": [{"name": "worker:0", "ok": True, "detail": "event loop last ticked 40 ms ago"}]},
+                {"name": "pools", "ok": web1_up, "ready": True, "summary": {"pools": 2, "first_checks_done": True},
+                 "checks": [{"name": "pool:web", "ok": web1_up, "detail": "2 of 3 servers serving"}]},
+            ],
         }
 
     def act(self, pool, server, action, authorization, token) -> tuple[int, dict]:

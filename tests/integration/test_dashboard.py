@@ -348,7 +348,8 @@ def test_dashboard_against_haven(spawn, browser, tmp_path):
     page = http_request(admin, "GET", "/")
     assert page.status == 200, f"haven's admin listener does not serve the dashboard: GET / answers {page.status}"
     assert "text/html" in (page.header("Content-Type") or ""), page
-    for path, ctype in [("/app.js", "javascript"), ("/style.css", "text/css"), ("/api/status", "application/json")]:
+    for path, ctype in [("/dom.js", "javascript"), ("/app.js", "javascript"), ("/style.css", "text/css"),
+                        ("/api/status", "application/json")]:
         r = http_request(admin, "GET", path)
         assert r.status == 200 and ctype in (r.header("Content-Type") or ""), (path, r)
     for _ in range(20):  # some traffic for the tiles
@@ -362,6 +363,11 @@ def test_dashboard_against_haven(spawn, browser, tmp_path):
         b.wait_state("b2", "up", scaled(5))
         assert b.by_testid("pool-web").is_displayed()
         assert b.by_testid("listener-web").is_displayed()
+        # Every subsystem haven registers shows up, with its deep-health checks.
+        for name in ("proxy", "pools", "slo", "process"):
+            assert b.by_testid(f"subsystem-{name}").is_displayed(), name
+        assert b.by_testid("check-worker:0").is_displayed()
+        assert b.by_testid("check-pool:web").is_displayed()
 
         # Killed: refused at the next check (interval 200 ms), then fall=2 at fast_interval
         # (100 ms) with a 100 ms timeout, then one poll of the page (1 s); a few seconds of slack.

@@ -1,0 +1,86 @@
+// Runtime: the composition root — `haven run` is Runtime{config}.run(). It builds the subsystems
+// from the configuration and wires them (who owns whom: docs/architecture.md, "Assembly"):
+//
+//   Runtime ── control io_context (the control thread), EventLog
+//     ├─ UpstreamSubsystem ── upstream::ControlPlane (pool states, checks)  ──publish──┐
+//     ├─ ProxySubsystem ───── proxy::DataPlane (workers, listeners, access log) <──────┘
+//     ├─ SloSubsystem ─────── SLO trackers, reading the data plane's counters
+//     ├─ ProcessSection ───── event counts, process stats, config health
+//     └─ the admin listener (admin::Api + HttpServer), which shows every Section
+//
+// and runs across them, in a defined order: start (admin listener bound at construction;
+// control plane; first round of checks; workers), reload (every subsystem prepares; then all
+// commit in order, or all abort), and shutdown (drain, then stop in reverse order).
+#pragma once
+
+#include "admin/api.hpp"
+#include "admin/http_server.hpp"
+#include "admin/model.hpp"
+#include "config/schema.hpp"
+#include "core/event_log.hpp"
+#include "net/io.hpp"
+#include "runtime/process_section.hpp"
+#include "runtime/proxy_subsystem.hpp"
+#include "runtime/slo_subsystem.hpp"
+#include "runtime/upstream_subsystem.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace haven::runtime {
+
+class Runtime final : public admin::AdminModel {
+public:
+    // Builds every subsystem and binds every listener; throws std::runtime_error with a readable
+    // message (e.g. "listener web: cannot listen on 127.0.0.1:80: Permission denied").
+    explicit Runtime(std::shared_ptr<const config::Config> config);
+    ~Runtime() override;
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    // Serves until SIGTERM or SIGINT (graceful drain) and returns the exit code (0). SIGHUP
+    // reloads the configuration file.
+    int run();
+
+    // The address each listener is bound to (port resolved when the config says 0).
+    std::vector<std::pair<std::string, asio::ip::tcp::endpoint>> listening() const;
+    // The admin listener's address, if there is one.
+    std::optional<asio::ip::tcp::endpoint> admin_listening() const;
+
+    // admin::AdminModel
+    upstream::ControlPlane& control_plane() override { return upstream_->plane(); }
+    EventLog& events() override { return events_; }
+    std::shared_ptr<const config::Config> config() const override { return cfg_; }
+    std::vector<std::string> reload() override;
+    std::vector<admin::ListenerStatus> listeners() override { return slo_->listeners(); }
+    bool ready() override;
+    double uptime_seconds() override;
+    const std::vector<admin::Section*>& sections() override { return sections_; }
+
+private:
+    void start_admin();
+    void warm_up();
+    net::awaitable<void> drain();
+
+    std::shared_ptr<const config::Config> cfg_;
+    asio::io_context control_;
+    EventLog events_;
+    std::unique_ptr<UpstreamSubsystem> upstream_;
+    std::unique_ptr<ProxySubsystem> proxy_;
+    std::unique_ptr<SloSubsystem> slo_;
+    std::unique_ptr<ProcessSection> process_;
+    std::vector<Subsystem*> subsystems_;      // start, reload and stop order
+    std::vector<admin::Section*> sections_;   // what the admin side shows, in order
+    std::unique_ptr<admin::Api> api_;
+    std::unique_ptr<admin::HttpServer> admin_http_;
+    asio::ip::tcp::endpoint admin_endpoint_;
+    TimePoint started_at_{};
+    bool serving_ = false;
+};
+
+} // namespace haven::runtime

@@ -1,0 +1,140 @@
+#include "runtime/slo_subsystem.hpp"
+
+#include "net/address.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace haven::runtime {
+namespace {
+
+using admin::metrics::Exposition;
+using admin::metrics::Labels;
+
+admin::SloTarget target_of(const config::Slo& s) {
+    admin::SloTarget t;
+    t.availability = s.availability;
+    t.latency_p99 = std::chrono::duration_cast<Duration>(s.latency_p99);
+    t.error_rate = s.error_rate;
+    t.window = std::chrono::duration_cast<Duration>(s.window);
+    return t;
+}
+
+bool same_target(const admin::SloTarget& a, const admin::SloTarget& b) {
+    return a.availability == b.availability && a.latency_p99 == b.latency_p99 && a.error_rate == b.error_rate &&
+           a.window == b.window;
+}
+
+admin::TrafficTotals totals_of(const proxy::ListenerMetrics& m) {
+    admin::TrafficTotals t;
+    for (std::size_t w = 0; w < m.counters.size(); ++w) {
+        const auto& c = m.counters.at(w);
+        for (const auto& r : c.responses) t.requests += r.get();
+        t.errors += c.errors.get();
+        for (std::size_t b = 0; b < kLatencyBuckets; ++b) t.latency[b] += c.latency.buckets[b].get();
+    }
+    return t;
+}
+
+} // namespace
+
+SloSubsystem::SloSubsystem(asio::io_context& control, Scheduler& clock, const proxy::DataPlane& data)
+    : clock_(clock), data_(data), sampler_(control) {
+    update_targets(data_.config());
+}
+
+// A listener whose SLO target changed starts a new history; unchanged ones keep theirs.
+void SloSubsystem::update_targets(const config::Config& c) {
+    std::map<std::string, ListenerSlo> next;
+    for (const auto& l : c.listeners) {
+        const auto target = target_of(l.slo ? *l.slo : c.slo);
+        auto it = slos_.find(l.name);
+        if (it != slos_.end() && same_target(it->second.tracker->target(), target)) {
+            next.emplace(l.name, std::move(it->second));
+        } else {
+            ListenerSlo s;
+            s.tracker = std::make_unique<admin::SloTracker>(target);
+            next.emplace(l.name, std::move(s));
+        }
+    }
+    slos_ = std::move(next);
+}
+
+// Every second: each listener's totals go to its SLO tracker, and requests/s and the error rate
+// since the previous sample are kept for the dashboard.
+void SloSubsystem::sample() {
+    const auto now = clock_.now();
+    for (auto& [name, s] : slos_) {
+        const auto it = data_.metrics().listeners().find(name);
+        if (it == data_.metrics().listeners().end()) continue;
+        const auto totals = totals_of(*it->second);
+        if (s.last_at != TimePoint{}) {
+            const double dt = to_seconds(now - s.last_at);
+            const auto reqs = totals.requests - s.last.requests;
+            s.rps = dt > 0 ? static_cast<double>(reqs) / dt : 0;
+            s.error_rate = reqs ? static_cast<double>(totals.errors - s.last.errors) / static_cast<double>(reqs) : 0;
+        }
+        s.last = totals;
+        s.last_at = now;
+        s.tracker->record(totals, now);
+    }
+    sampler_.expires_after(std::chrono::seconds(1));
+    sampler_.async_wait([this](const asio::error_code& ec) {
+        if (!ec) sample();
+    });
+}
+
+std::vector<admin::ListenerStatus> SloSubsystem::listeners() {
+    std::vector<admin::ListenerStatus> out;
+    const auto now = clock_.now();
+    for (const auto& [name, endpoint] : data_.listening()) {
+        admin::ListenerStatus st;
+        st.name = name;
+        st.address = net::endpoint_text(endpoint);
+        for (const auto& l : data_.config().listeners) {
+            if (l.name == name) st.mode = config::name_of(l.mode);
+        }
+        const auto it = slos_.find(name);
+        if (it != slos_.end()) {
+            st.rps = it->second.rps;
+            st.error_rate = it->second.error_rate;
+            st.slo = it->second.tracker->report(now);
+            st.p50_ms = st.slo.last_5m.p50_seconds * 1000;
+            st.p99_ms = st.slo.last_5m.p99_seconds * 1000;
+        }
+        out.push_back(std::move(st));
+    }
+    return out;
+}
+
+void SloSubsystem::metrics(Exposition& e) {
+    for (const auto& l : listeners()) {
+        const auto& r = l.slo;
+        const Labels lab{{"listener", l.name}};
+        e.gauge("haven_slo_target_availability", "The availability target (fraction).", lab, r.target.availability);
+        e.gauge("haven_slo_allowed_downtime_seconds", "Downtime the availability target allows over the SLO window.", lab,
+                r.allowed_downtime_seconds);
+        e.gauge("haven_slo_error_budget_remaining", "Fraction of the SLO window's error budget left (negative: overspent).",
+                lab, r.error_budget_remaining);
+        const std::pair<const char*, const admin::WindowStats*> windows[] = {
+            {"5m", &r.last_5m}, {"1h", &r.last_1h}, {"slo", &r.slo_window}};
+        for (const auto& [name, w] : windows) {
+            const Labels wl{{"listener", l.name}, {"window", name}};
+            e.gauge("haven_slo_availability", "Measured availability over the window (fraction).", wl, w->availability);
+            e.gauge("haven_slo_latency_p99_seconds", "Measured p99 request duration over the window.", wl, w->p99_seconds);
+        }
+        e.gauge("haven_slo_burn_rate", "Error rate over the window divided by the error rate the target allows.",
+                {{"listener", l.name}, {"window", "5m"}}, r.burn_rate_5m);
+        e.gauge("haven_slo_burn_rate", "Error rate over the window divided by the error rate the target allows.",
+                {{"listener", l.name}, {"window", "1h"}}, r.burn_rate_1h);
+    }
+}
+
+void SloSubsystem::summary(nlohmann::json& out) {
+    std::size_t met = 0;
+    const auto ls = listeners();
+    for (const auto& l : ls) met += l.slo.availability_met && l.slo.latency_met && l.slo.error_rate_met ? 1 : 0;
+    out["listeners"] = ls.size();
+    out["meeting_slo"] = met;
+}
+
+} // namespace haven::runtime

@@ -7,7 +7,8 @@
 //     is retried once on a new connection to the same server, for an idempotent request whose body
 //     can be replayed; it is not counted as a retry nor as a server failure;
 //   - otherwise the pool's policy: `retries`, `retry_on`, idempotency, body replay, and the retry
-//     budget (upstream/retry/budget.hpp: over 10 s, retries <= max_retry_ratio × requests + a floor).
+//     budget (upstream/retry/budget.hpp: over 10 s, retries <= max_retry_ratio × requests + a floor
+//     + the requests in flight).
 //
 // A retry waits its backoff only when it goes back to a server this request already tried (see
 // `backoff`): a retry to another server goes at once, as HAProxy's redispatch does, since the
@@ -174,6 +175,7 @@ void begin_attempts(RequestContext& ctx) {
 void end_attempts(RequestContext& ctx) {
     if (!ctx.pool_held) return;
     ctx.pool_held = false;
+    ctx.pool->budget().request_finished();
     ctx.pool->drop();
 }
 

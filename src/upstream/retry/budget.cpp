@@ -33,7 +33,7 @@ double RetryBudget::allowance() const {
     // A ratio that is not a positive number (0, negative, NaN) grants only the floor.
     const double share = params_.ratio > 0.0 ? params_.ratio * static_cast<double>(request_sum_) : 0.0;
     const double floor = static_cast<double>(params_.min_per_second) * kBuckets;
-    return floor + share;
+    return floor + share + static_cast<double>(in_flight_);
 }
 
 bool RetryBudget::try_acquire(TimePoint now) {

@@ -14,8 +14,12 @@ using std::chrono::seconds;
 
 const TimePoint kT0 = TimePoint{} + std::chrono::hours(1);
 
+// n requests started (and finished) at `at`.
 void requests(RetryBudget& b, int n, TimePoint at) {
-    for (int i = 0; i < n; ++i) b.on_request(at);
+    for (int i = 0; i < n; ++i) {
+        b.on_request(at);
+        b.request_finished();
+    }
 }
 
 int acquire_all(RetryBudget& b, int attempts, TimePoint at) {
@@ -46,6 +50,18 @@ TEST(RetryBudget, ABurstIsPaidFromEarlierTraffic) {
     EXPECT_EQ(acquire_all(b, 400, kill), 400);
 }
 
+TEST(RetryBudget, EveryRequestInFlightMayBeRetriedOnce) {
+    // Seconds after start, little traffic has built an allowance; then a server dies with 400
+    // requests in flight. Each of them may be retried once, elsewhere.
+    RetryBudget b({0.2, 10});
+    for (int i = 0; i < 400; ++i) b.on_request(kT0);
+    EXPECT_EQ(b.in_flight(), 400u);
+    EXPECT_EQ(acquire_all(b, 600, kT0), 100 + 80 + 400);
+    for (int i = 0; i < 400; ++i) b.request_finished();
+    EXPECT_EQ(b.in_flight(), 0u);
+    EXPECT_FALSE(b.try_acquire(kT0)) << "finished requests take their part of the allowance with them";
+}
+
 TEST(RetryBudget, AStormIsHeldToTheRatio) {
     // Every request fails and wants two retries: over any window the retries stay within
     // ratio × requests + floor, so the servers see at most 1.2× the clients' load (+ the floor).
@@ -53,16 +69,18 @@ TEST(RetryBudget, AStormIsHeldToTheRatio) {
     std::uint64_t sent = 0, retried = 0;
     for (int ms = 0; ms < 60'000; ms += 10) {
         const TimePoint now = kT0 + milliseconds(ms);
-        for (int i = 0; i < 10; ++i) { // 1000 requests a second
+        for (int i = 0; i < 10; ++i) { // 1000 requests a second, one in flight at a time
             b.on_request(now);
             ++sent;
             retried += static_cast<std::uint64_t>(acquire_all(b, 2, now));
+            b.request_finished();
         }
-        EXPECT_LE(static_cast<double>(b.retries()), 0.2 * static_cast<double>(b.requests()) + 10 + 1e-9);
+        EXPECT_LE(static_cast<double>(b.retries()), 0.2 * static_cast<double>(b.requests()) + 10 + 1 + 1e-9);
     }
-    // Over the minute: 20% of 60,000 plus at most one floor per window passed (6 windows + 1).
+    // Over the minute: 20% of 60,000 plus at most one floor (and the one request in flight) per
+    // window passed (6 windows + 1).
     EXPECT_GE(retried, 12'000u);
-    EXPECT_LE(retried, 12'000u + 7 * 10);
+    EXPECT_LE(retried, 12'000u + 7 * (10 + 1));
 }
 
 TEST(RetryBudget, OldTrafficLeavesTheWindow) {

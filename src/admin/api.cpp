@@ -98,6 +98,11 @@ Response Api::route_api(const Request& r, const std::vector<std::string>& parts)
         if (r.method != "POST" && r.method != "PUT") return Response::error(405, "use POST for " + r.path);
         return server_action(r, parts[2], parts[4], parts[5]);
     }
+    for (auto* s : model_.sections()) {
+        if (s->name() != what) continue;
+        Response out;
+        if (s->handle(r, std::vector<std::string>(parts.begin() + 2, parts.end()), out)) return out;
+    }
     if (what == "reload" && parts.size() == 2) {
         if (r.method != "POST") return Response::error(405, "use POST /api/reload");
         const std::vector<std::string> errors = model_.reload();

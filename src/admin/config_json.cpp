@@ -42,6 +42,43 @@ json health_check(const config::HealthCheck& h) {
     return j;
 }
 
+json breaker(const config::CircuitBreakerPolicy& b) {
+    return {{"consecutive_failures", b.consecutive_failures}, {"failure_ratio", b.failure_ratio},
+            {"min_requests", b.min_requests},                 {"window_ms", ms(b.window)},
+            {"timeout_ms", ms(b.timeout)},                     {"max_timeout_ms", ms(b.max_timeout)},
+            {"half_open_requests", b.half_open_requests},      {"close_after", b.close_after},
+            {"failure_on", b.failure_on},                      {"slow_call_ms", ms(b.slow_call)}};
+}
+
+json policies(const config::Policies& p) {
+    json j = json::object();
+    if (const auto& rl = p.rate_limit) {
+        json limits = json::array();
+        for (const auto& s : rl->limits) limits.push_back(s.text);
+        const auto& k = rl->key;
+        const std::string key = k.kind == config::LimitKeyKind::Client ? "client"
+                                : k.kind == config::LimitKeyKind::Route ? "route"
+                                : (k.kind == config::LimitKeyKind::Header ? "header:" : "cookie:") + k.name;
+        j["rate_limit"] = {{"limits", limits},         {"key", key},
+                           {"burst", rl->burst},       {"delay_ms", ms(rl->delay)},
+                           {"max_keys", rl->max_keys}, {"trusted_proxies", rl->trusted_proxies}};
+    }
+    if (p.circuit_breaker) j["circuit_breaker"] = breaker(*p.circuit_breaker);
+    if (const auto& f = p.fault) {
+        j["fault"] = {{"abort", {{"percent", f->abort_percent * 100}, {"status", f->abort_status}}},
+                      {"delay", {{"percent", f->delay_percent * 100}, {"duration_ms", ms(f->delay)}}},
+                      {"header_faults", f->header_faults},
+                      {"max_active", f->max_active}};
+    }
+    if (const auto& fb = p.fallback) {
+        json headers = json::object();
+        for (const auto& [n, v] : fb->headers) headers[n] = v;
+        j["fallback"] = {{"status", fb->status}, {"content_type", fb->content_type}, {"body_file", fb->body_file},
+                         {"body_bytes", fb->body.size()}, {"headers", headers}};
+    }
+    return j;
+}
+
 json server(const config::Server& s) {
     json j = {{"name", s.name},         {"address", s.address.text}, {"weight", s.weight},
               {"backup", s.backup},     {"priority", s.tier()},      {"state", config::name_of(s.state)}};
@@ -84,6 +121,7 @@ json pool(const config::Pool& p) {
               {"min_retries_per_second", p.min_retries_per_second},
               {"retry_backoff_ms", ms(p.retry_backoff)}};
     if (p.health_check) j["health_check"] = health_check(*p.health_check);
+    if (p.circuit_breaker) j["circuit_breaker"] = breaker(*p.circuit_breaker);
     return j;
 }
 
@@ -103,11 +141,12 @@ json listener(const config::Listener& l) {
             if (r.match->path) m["path"] = *r.match->path;
             if (!r.match->methods.empty()) m["methods"] = r.match->methods;
         }
-        routes.push_back({{"match", m}, {"pool", r.pool}});
+        routes.push_back({{"match", m}, {"pool", r.pool}, {"policies", policies(r.policies)}});
     }
     json j = {{"name", l.name}, {"listen", l.listen.text}, {"mode", config::name_of(l.mode)},
               {"routes", routes}, {"pool", l.pool}};
     if (l.slo) j["slo"] = slo(*l.slo);
+    j["policies"] = policies(l.policies);
     return j;
 }
 

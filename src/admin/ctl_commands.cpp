@@ -117,14 +117,58 @@ std::string format_health(const json& j) {
 
 std::string format_ok(const json& j) { return j.dump() + "\n"; }
 
+bool is_uint(const std::string& s) {
+    return !s.empty() && s.size() <= 9 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string format_policies(const json& j) {
+    std::vector<std::vector<std::string>> rows{{"ROUTE", "LIMITS", "RATE LIMITED", "BREAKER", "TRIPS", "FAULT", "FALLBACK"}};
+    for (const auto& r : j["routes"]) {
+        std::string limits;
+        for (const auto& l : r["limits"]) limits += (limits.empty() ? "" : ", ") + str(l);
+        const auto& f = r["fault"];
+        std::string fault = "-";
+        if (f["abort_percent"].get<double>() > 0 || f["delay_percent"].get<double>() > 0) {
+            fault = fmt::format("abort {:g}% delay {:g}%", f["abort_percent"].get<double>(), f["delay_percent"].get<double>());
+            if (f["expires_in_s"].get<double>() > 0) fault += fmt::format(" ({:.0f}s left)", f["expires_in_s"].get<double>());
+        }
+        const bool b = r.contains("breaker");
+        rows.push_back({str(r["route"]), limits.empty() ? "-" : limits, str(r["rate_limited"]),
+                        b ? str(r["breaker"]["state"]) : "-", b ? str(r["breaker"]["trips"]) : "-", fault,
+                        r["fallback"].get<bool>() ? "yes" : "-"});
+    }
+    return table(rows);
+}
+
+// `haven ctl fault LISTENER ROUTE|* abort=PCT status=N delay=PCT ms=N for=SECONDS` as the JSON
+// body of POST /api/policies/faults; "" and an error when an argument is not understood.
+std::string fault_body(const std::vector<std::string>& c, std::string& error) {
+    json j = {{"listener", c[1]}};
+    if (c[2] != "*") j["route"] = c[2];
+    static const std::pair<const char*, const char*> kKeys[] = {
+        {"abort", "abort_percent"}, {"status", "abort_status"}, {"delay", "delay_percent"}, {"ms", "delay_ms"}, {"for", "duration_s"}};
+    for (std::size_t i = 3; i < c.size(); ++i) {
+        const auto eq = c[i].find('=');
+        const std::string key = c[i].substr(0, eq);
+        const char* field = nullptr;
+        for (const auto& [k, f] : kKeys) {
+            if (key == k) field = f;
+        }
+        const std::string value = eq == std::string::npos ? "" : c[i].substr(eq + 1);
+        if (!field || !is_uint(value)) {
+            error = "usage: haven ctl fault LISTENER ROUTE|* [abort=PCT] [status=N] [delay=PCT ms=N] [for=SECONDS] (got \"" + c[i] + "\")";
+            return "";
+        }
+        j[field] = std::stoull(value);
+    }
+    return j.dump();
+}
+
 std::string format_reload(const json& j) {
     return table({{"RELOAD", "FILE", "LISTENERS", "POOLS", "SERVERS"},
                   {"applied", str(j["source"]), str(j["listeners"]), str(j["pools"]), str(j["servers"])}});
 }
 
-bool is_uint(const std::string& s) {
-    return !s.empty() && s.size() <= 9 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 // Maps the command line to one API call; "" error on success.
 std::string plan(const std::vector<std::string>& c, Call& call) {
@@ -153,6 +197,22 @@ std::string plan(const std::vector<std::string>& c, Call& call) {
         return "";
     }
     if (cmd == "reload") return call = {"POST", "/api/reload", "", format_reload}, need(1, "reload");
+    if (cmd == "policies") return call = {"GET", "/api/policies", "", format_policies}, need(1, "policies");
+    if (cmd == "fault") {
+        if (c.size() < 4) return "usage: haven ctl fault LISTENER ROUTE|* [abort=PCT] [status=N] [delay=PCT ms=N] [for=SECONDS]";
+        std::string error;
+        const std::string body = fault_body(c, error);
+        if (!error.empty()) return error;
+        call = {"POST", "/api/policies/faults", body, format_ok};
+        return "";
+    }
+    if (cmd == "fault-clear") {
+        if (c.size() != 2 && c.size() != 3) return "usage: haven ctl fault-clear LISTENER [ROUTE]";
+        json j = {{"listener", c[1]}};
+        if (c.size() == 3) j["route"] = c[2];
+        call = {"POST", "/api/policies/faults/clear", j.dump(), format_ok};
+        return "";
+    }
     if (cmd == "config") return call = {"GET", "/api/config", "", nullptr}, need(1, "config");
     if (cmd == "slo") return call = {"GET", "/api/slo", "", format_slo}, need(1, "slo");
     if (cmd == "ready") return call = {"GET", "/ready", "", format_ok}, need(1, "ready");
@@ -163,7 +223,7 @@ std::string plan(const std::vector<std::string>& c, Call& call) {
         return c.size() <= 2 ? "" : "usage: haven ctl health [deep]";
     }
     return "unknown command \"" + cmd + "\" (status, pools, pool, drain, enable, maint, weight, events, reload, config, "
-           "slo, ready, health)";
+           "slo, ready, health, policies, fault, fault-clear)";
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 // Everything is called on the control thread.
 #pragma once
 
+#include "admin/http_server.hpp"
 #include "admin/metrics/exposition.hpp"
 
 #include <nlohmann/json_fwd.hpp>
@@ -36,6 +37,14 @@ public:
     virtual void health(std::vector<HealthCheckResult>& out) { (void)out; }
     // /ready is 200 only when every section is ready.
     virtual bool ready() const { return true; }
+    // Requests under /api/{name}/... (`path`: the parts after it), after the API checked the
+    // token for writes. True when handled, with `out` set.
+    virtual bool handle(const Request& r, const std::vector<std::string>& path, Response& out) {
+        (void)r;
+        (void)path;
+        (void)out;
+        return false;
+    }
 };
 
 } // namespace haven::admin

@@ -95,7 +95,10 @@ json pool_json(const upstream::PoolState& p, const config::Pool* cfg) {
         servers.push_back(server_json(status[i], set->hosts[i], backup));
         if (status[i].health == upstream::HealthStatus::Up && !status[i].ejected && !status[i].refused) ++healthy;
     }
+    json breaker = nullptr;
+    if (const auto* b = p.breaker()) breaker = {{"state", upstream::breaker_state_name(b->state())}, {"trips", b->trips()}};
     return {{"name", p.name()},
+            {"breaker", breaker},
             {"tier", set->tier},
             {"mode", mode_name(set->mode)},
             {"healthy", healthy},

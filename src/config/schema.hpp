@@ -17,10 +17,13 @@ namespace haven::config {
 
 using Duration = std::chrono::milliseconds;
 
-// Where a value came from, for error messages: "haven.yaml:12:7: ...".
+// Where a value came from, for error messages: "haven.yaml:12:7: ...". Not part of the value:
+// two policies that differ only in where they were written compare equal (a reload that moves a
+// route's lines keeps its counters).
 struct SourceLoc {
     int line = 0;   // 1-based; 0 = not from a file (default value)
     int column = 0; // 1-based
+    friend bool operator==(const SourceLoc&, const SourceLoc&) { return true; }
 };
 
 // "127.0.0.1:8080", "[::1]:8080", "localhost:80". Host names are resolved when the config is
@@ -47,9 +50,85 @@ struct RouteMatch {
     std::vector<std::string> methods;       // empty = any
 };
 
+// --- Resilience policies (docs/policies.md): on a listener they are every route's defaults; a
+// route's own replace them kind by kind, except rate limits, which are enforced together.
+
+// "10 per minute": `count` requests per `period`.
+struct RateSpec {
+    std::uint64_t count = 0;
+    Duration period{0};
+    std::string text; // as written, for the admin API
+    bool operator==(const RateSpec&) const = default;
+};
+
+enum class LimitKeyKind { Client, Header, Cookie, Route };
+struct LimitKey {
+    LimitKeyKind kind = LimitKeyKind::Client;
+    std::string name; // header or cookie name
+    bool operator==(const LimitKey&) const = default;
+};
+
+struct RateLimitPolicy {
+    std::vector<RateSpec> limits;             // at most 4, all enforced together
+    LimitKey key;                             // what is counted: client (address), header:N, cookie:N, route
+    std::uint32_t burst = 0;                  // requests at once; 0: each limit's count
+    Duration delay{0};                        // > 0: hold a request up to this long instead of 429
+    std::uint32_t max_keys = 100'000;         // per route; least recently used keys are forgotten
+    std::vector<std::string> trusted_proxies; // addresses/CIDRs whose X-Forwarded-For is believed
+    SourceLoc loc;
+    bool operator==(const RateLimitPolicy&) const = default;
+};
+
+struct CircuitBreakerPolicy {
+    std::uint32_t consecutive_failures = 5; // 0: off
+    double failure_ratio = 0;               // over `window`; 0: off
+    std::uint32_t min_requests = 20;
+    Duration window{10'000};
+    Duration timeout{60'000};               // how long it stays open (doubles per trip in a row)
+    Duration max_timeout{600'000};
+    std::uint32_t half_open_requests = 1;   // probes at once
+    std::uint32_t close_after = 1;          // probe successes that close it
+    std::vector<std::string> failure_on = {"connect-failure", "reset", "timeout", "502", "503", "504"};
+    Duration slow_call{0};                  // > 0: slower responses count as failures
+    SourceLoc loc;
+    bool operator==(const CircuitBreakerPolicy&) const = default;
+};
+
+struct FaultPolicy {
+    double abort_percent = 0;      // 0..1
+    std::uint32_t abort_status = 503;
+    double delay_percent = 0;      // 0..1
+    Duration delay{0};
+    bool header_faults = false;    // honour x-haven-fault-abort / x-haven-fault-delay
+    std::uint32_t max_active = 1000; // requests a delay fault holds at once
+    SourceLoc loc;
+    bool operator==(const FaultPolicy&) const = default;
+};
+
+struct FallbackPolicy {
+    std::uint32_t status = 503;
+    std::string content_type = "text/plain; charset=utf-8";
+    std::string body;       // or read from body_file at load
+    std::string body_file;
+    std::vector<std::pair<std::string, std::string>> headers;
+    SourceLoc loc;
+    bool operator==(const FallbackPolicy&) const = default;
+};
+
+struct Policies {
+    std::optional<RateLimitPolicy> rate_limit;
+    std::optional<CircuitBreakerPolicy> circuit_breaker;
+    std::optional<FaultPolicy> fault;
+    std::optional<FallbackPolicy> fallback;
+    SourceLoc loc;
+    bool operator==(const Policies&) const = default;
+    bool empty() const { return !rate_limit && !circuit_breaker && !fault && !fallback; }
+};
+
 struct Route {
     std::optional<RouteMatch> match; // absent: matches every request (the default route)
     std::string pool;
+    Policies policies;
     SourceLoc loc;
 };
 
@@ -70,6 +149,7 @@ struct Listener {
     std::vector<Route> routes; // http: first match wins
     std::string pool;          // shorthand: a default route to this pool (required for tcp)
     std::optional<Slo> slo;    // overrides the top-level slo for this listener
+    Policies policies;         // every route's defaults
     SourceLoc loc;
 };
 
@@ -175,6 +255,7 @@ struct Pool {
     double max_retry_ratio = 0.2;
     std::uint32_t min_retries_per_second = 10;
     Duration retry_backoff{25};    // base of the jittered exponential backoff (max 10x)
+    std::optional<CircuitBreakerPolicy> circuit_breaker; // the pool's own breaker (docs/policies.md)
     SourceLoc loc;
 };
 

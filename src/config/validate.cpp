@@ -121,6 +121,10 @@ private:
                 add(l.routes.front().loc, path + ".routes: a tcp listener cannot have routes (it "
                                                  "does not see requests); use \"pool\"");
             }
+            if (!l.policies.empty()) {
+                add(l.policies.loc, path + ".policies: a tcp listener sees no requests; policies apply to "
+                                           "http listeners");
+            }
             return;
         }
         if (l.routes.empty() && l.pool.empty()) {

@@ -43,6 +43,13 @@ inline constexpr Range kRetryBuffer{0, 16 * 1024 * 1024};
 inline constexpr double kMaxJitter = 0.5;
 inline constexpr double kMaxRetryRatio = 1.0;
 inline constexpr Range kMinRetriesPerSecond{0, 100000};
+inline constexpr Range kMinRequests{1, 1'000'000};
+inline constexpr Range kHalfOpenRequests{1, 10'000};
+inline constexpr Range kBurst{0, 1'000'000'000};
+inline constexpr Range kMaxKeys{1, 10'000'000};
+inline constexpr Range kFaultStatus{200, 599};
+inline constexpr Range kMaxActiveFaults{1, 1'000'000};
+inline constexpr Range kFallbackStatus{200, 599};
 
 // Durations beyond a year (8760h, 365d) are typos (and would overflow nanosecond clocks if far
 // larger). Each key may narrow this: an SLO window is from 1h to 90d.

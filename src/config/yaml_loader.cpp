@@ -4,6 +4,7 @@
 
 #include "config/failover_keys.hpp"
 #include "config/observe_keys.hpp"
+#include "config/policy_keys.hpp"
 #include "config/validate.hpp"
 #include "config/yaml_reader.hpp"
 
@@ -22,15 +23,19 @@ constexpr std::string_view kTopKeys[] = {"threads", "listeners", "pools", "timeo
                                          "slo", "admin"};
 constexpr std::string_view kListenerKeys[] = {"name", "listen", "mode", "routes", "pool",
                                               // read in observe_keys.cpp:
-                                              "slo"};
-constexpr std::string_view kRouteKeys[] = {"match", "pool"};
+                                              "slo",
+                                              // read in policy_keys.cpp:
+                                              "policies"};
+constexpr std::string_view kRouteKeys[] = {"match", "pool", "policies"};
 constexpr std::string_view kMatchKeys[] = {"host", "path_prefix", "path", "methods"};
 constexpr std::string_view kPoolKeys[] = {
     "name", "balance", "hash_on", "servers", "keepalive",
     // read in failover_keys.cpp:
     "health_check", "outlier_detection", "min_healthy", "all_backups", "on_all_down", "slow_start",
     "retries", "retry_on", "per_try_timeout", "retry_non_idempotent", "retry_buffer",
-    "max_retry_ratio", "min_retries_per_second", "retry_backoff"};
+    "max_retry_ratio", "min_retries_per_second", "retry_backoff",
+    // read in policy_keys.cpp:
+    "circuit_breaker"};
 constexpr std::string_view kServerKeys[] = {
     "name", "address", "weight",
     // read in failover_keys.cpp:
@@ -105,6 +110,7 @@ private:
             else if (key == "mode") read_enum(f, kModes, l.mode);
             else if (key == "pool") r_.read_string(f, l.pool);
             else if (key == "slo") listener_slos_.emplace_back(c_.listeners.size() - 1, f);
+            else if (key == "policies") read_policies(r_, f, l.policies);
             else if (key == "routes") {
                 r_.each_item(f, [&](std::size_t, const Field& ri) { route(ri, l); });
             }
@@ -117,6 +123,7 @@ private:
         r_.each_key(item, kRouteKeys, [&](std::string_view key, const Field& f) {
             if (key == "pool") r_.read_string(f, route.pool);
             else if (key == "match") match(f, route.match.emplace());
+            else if (key == "policies") read_policies(r_, f, route.policies);
         });
     }
 
@@ -168,6 +175,8 @@ private:
             else if (key == "keepalive") keepalive(f, p.keepalive);
             else if (key == "servers") {
                 r_.each_item(f, [&](std::size_t, const Field& si) { server(si, p); });
+            } else if (key == "circuit_breaker") {
+                read_pool_breaker(r_, f, p.circuit_breaker.emplace());
             } else {
                 read_pool_failover_key(r_, key, f, p);
             }

@@ -16,10 +16,10 @@ bool same_listener(const config::Listener& a, const config::Listener& b) {
 
 } // namespace
 
-DataPlane::DataPlane(std::shared_ptr<const config::Config> config, PoolSets pools)
-    : cfg_(std::move(config)), threads_(thread_count(*cfg_)), metrics_(threads_) {
+DataPlane::DataPlane(std::shared_ptr<const config::Config> config, PoolSets pools, policy::PolicyStore& policies)
+    : cfg_(std::move(config)), policies_(policies), threads_(thread_count(*cfg_)), metrics_(threads_) {
     for (const auto& l : cfg_->listeners) slots_.emplace(l.name, static_cast<std::uint32_t>(slots_.size()));
-    snapshot_ = Snapshot::build(cfg_, std::move(pools), slots_, metrics_);
+    snapshot_ = Snapshot::build(cfg_, std::move(pools), slots_, metrics_, policies_);
     if (cfg_->access_log.enabled) access_log_ = std::make_unique<AccessLogWriter>(cfg_->access_log.path, threads_);
     for (unsigned i = 0; i < threads_; ++i) {
         auto w = std::make_unique<Worker>();
@@ -100,7 +100,7 @@ void DataPlane::abort() {
 
 void DataPlane::commit(std::shared_ptr<const config::Config> next, PoolSets pools) {
     for (const auto& b : added_) slots_.emplace(b.name, static_cast<std::uint32_t>(slots_.size()));
-    auto snap = Snapshot::build(next, std::move(pools), slots_, metrics_);
+    auto snap = Snapshot::build(next, std::move(pools), slots_, metrics_, policies_);
     cfg_ = std::move(next);
     snapshot_ = snap;
     for (auto& w : workers_) {

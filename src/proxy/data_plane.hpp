@@ -38,7 +38,8 @@ public:
 
     // Builds the workers and binds every listener; throws std::runtime_error naming what failed
     // ("listener web: cannot listen on 127.0.0.1:80 ...").
-    DataPlane(std::shared_ptr<const config::Config> config, PoolSets pools);
+    // `policies`: where routes get their compiled policies (owned by the runtime).
+    DataPlane(std::shared_ptr<const config::Config> config, PoolSets pools, policy::PolicyStore& policies);
     ~DataPlane();
     DataPlane(const DataPlane&) = delete;
     DataPlane& operator=(const DataPlane&) = delete;
@@ -83,6 +84,7 @@ private:
     void hand_to_workers(const BoundListener& b);
 
     std::shared_ptr<const config::Config> cfg_;
+    policy::PolicyStore& policies_;
     std::shared_ptr<const Snapshot> snapshot_;
     unsigned threads_;
     MetricsStore metrics_;

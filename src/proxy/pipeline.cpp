@@ -5,7 +5,8 @@
 
 namespace haven::proxy {
 
-// read headers (http_session) -> route -> pick -> connect -> forward
+// read headers (http_session) -> route -> policy (faults, rate limits, breakers; may wait)
+//   -> pick -> connect -> forward
 //   -> a retryable 5xx and the policy allows another try? back to pick (retry_on_status)
 //   -> respond (or tunnel, after a 101 accepting a WebSocket handshake)
 //   on a failure before the response started: retry? back to pick (another server), or a local reply
@@ -13,6 +14,8 @@ namespace haven::proxy {
 net::awaitable<void> run_pipeline(RequestContext& ctx) {
     ctx.start = ctx.worker->scheduler.now();
     StageResult r = stages::route(ctx);
+    if (r.ok()) r = stages::policy(ctx);
+    if (r.ok() && ctx.policy_wait > Duration::zero()) r = co_await stages::policy_wait(ctx);
     if (r.ok()) stages::begin_attempts(ctx);
     while (r.ok()) {
         if (!ctx.host_rt) {
@@ -37,9 +40,10 @@ net::awaitable<void> run_pipeline(RequestContext& ctx) {
         r = StageResult::next();
     }
     stages::classify(ctx, r);
-    // A client that went away gets no reply (499 is only shown in the log).
+    // A client that went away gets no reply (499 is only shown in the log); the route's fallback
+    // answers what haven could not serve, when it has one.
     if (r.kind != StageResult::Kind::Continue && !ctx.response_started && ctx.flag != ResponseFlag::ClientAborted) {
-        co_await stages::local_reply(ctx, ctx.status, ctx.flag);
+        if (!co_await stages::fallback_reply(ctx)) co_await stages::local_reply(ctx, ctx.status, ctx.flag);
     }
     stages::log(ctx);
 }

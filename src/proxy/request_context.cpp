@@ -21,6 +21,12 @@ void RequestContext::reset() {
     attempts = 0;
     retries = 0;
     pool_held = false;
+    policies = nullptr;
+    route_admission = upstream::BreakerGate::Admission::NotAsked;
+    pool_admission = upstream::BreakerGate::Admission::NotAsked;
+    policy_wait = Duration::zero();
+    fault_delay = nullptr;
+    reply_fields_len = 0;
     backoff_due = false;
     attempt_reported = false;
     body_copy_valid = false;

@@ -8,6 +8,8 @@
 #include "net/buffer_pool.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/stage.hpp"
+#include "policy/route_policies.hpp"
+#include "upstream/circuit/breaker.hpp"
 #include "upstream/conn_pool.hpp"
 #include "upstream/pool_manager.hpp"
 
@@ -56,6 +58,14 @@ struct RequestContext {
     std::uint8_t attempts = 0;       // servers tried (attempts on a stale connection not counted)
     std::uint32_t retries = 0;       // retries made under the pool's policy
     bool pool_held = false;          // holding the pool (begin_attempts .. end_attempts)
+    // --- policies (stages/policy.cpp)
+    policy::RoutePolicies* policies = nullptr; // the matched route's
+    upstream::BreakerGate::Admission route_admission = upstream::BreakerGate::Admission::NotAsked;
+    upstream::BreakerGate::Admission pool_admission = upstream::BreakerGate::Admission::NotAsked;
+    Duration policy_wait{0};                 // a rate limit's delay or a delay fault, before pick
+    policy::FaultState* fault_delay = nullptr; // the delay fault slot held
+    std::array<char, 192> reply_fields{};    // extra fields of haven's own reply (Retry-After, RateLimit)
+    std::size_t reply_fields_len = 0;
     bool backoff_due = false;        // a retry was decided: wait the backoff if pick repeats a server
     bool attempt_reported = false;   // this attempt's outcome went to outlier detection
 

@@ -45,10 +45,12 @@ http::Method method_of(std::string_view m) {
 
 } // namespace
 
-void Router::add(const std::optional<config::RouteMatch>& match, std::uint32_t pool, std::shared_ptr<RouteMetrics> metrics) {
+void Router::add(const std::optional<config::RouteMatch>& match, std::uint32_t pool, std::shared_ptr<RouteMetrics> metrics,
+                 std::shared_ptr<policy::RoutePolicies> policies) {
     CompiledRoute r;
     r.pool = pool;
     r.metrics = std::move(metrics);
+    r.policies = std::move(policies);
     if (!match) {
         r.any = true;
         routes_.push_back(std::move(r));
@@ -97,12 +99,12 @@ bool Router::method_matches(const CompiledRoute& r, const http::RequestHead& req
 
 Router::Match Router::route(const http::RequestHead& req) const {
     for (const auto& r : routes_) {
-        if (r.any) return {r.pool, r.metrics.get()};
+        if (r.any) return {r.pool, r.metrics.get(), r.policies.get()};
         if (r.has_host && !host_matches(r, req.host)) continue;
         if (r.has_path && req.path != r.path) continue;
         if (r.has_prefix && !req.path.starts_with(r.path_prefix)) continue;
         if (!method_matches(r, req)) continue;
-        return {r.pool, r.metrics.get()};
+        return {r.pool, r.metrics.get(), r.policies.get()};
     }
     return {};
 }

@@ -14,6 +14,10 @@
 #include <string>
 #include <vector>
 
+namespace haven::policy {
+struct RoutePolicies;
+}
+
 namespace haven::proxy {
 
 inline constexpr std::uint32_t kNoPool = UINT32_MAX;
@@ -21,24 +25,31 @@ inline constexpr std::uint32_t kNoPool = UINT32_MAX;
 class Router {
 public:
     using MetricsFor = std::function<std::shared_ptr<RouteMetrics>(std::size_t position, const std::string& pool)>;
+    using PoliciesFor =
+        std::function<std::shared_ptr<policy::RoutePolicies>(std::size_t position, const config::Policies& own)>;
 
     // `pool_index(name)` maps a pool name to its index in the snapshot; `metrics` gives each route
-    // its counters (may be empty: no metrics).
+    // its counters and `policies` its compiled policies (either may be empty: none).
     template <typename PoolIndexFn>
-    static Router compile(const config::Listener& listener, PoolIndexFn&& pool_index, const MetricsFor& metrics = {}) {
+    static Router compile(const config::Listener& listener, PoolIndexFn&& pool_index, const MetricsFor& metrics = {},
+                          const PoliciesFor& policies = {}) {
         Router r;
         std::size_t position = 0;
-        const auto metrics_of = [&](const std::string& pool) {
-            return metrics ? metrics(position++, pool) : std::shared_ptr<RouteMetrics>();
+        const auto add = [&](const std::optional<config::RouteMatch>& match, const std::string& pool,
+                             const config::Policies& own) {
+            r.add(match, pool_index(pool), metrics ? metrics(position, pool) : std::shared_ptr<RouteMetrics>(),
+                  policies ? policies(position, own) : std::shared_ptr<policy::RoutePolicies>());
+            ++position;
         };
-        for (const auto& route : listener.routes) r.add(route.match, pool_index(route.pool), metrics_of(route.pool));
-        if (!listener.pool.empty()) r.add(std::nullopt, pool_index(listener.pool), metrics_of(listener.pool));
+        for (const auto& route : listener.routes) add(route.match, route.pool, route.policies);
+        if (!listener.pool.empty()) add(std::nullopt, listener.pool, config::Policies{});
         return r;
     }
 
     struct Match {
         std::uint32_t pool = kNoPool;
         RouteMetrics* metrics = nullptr;
+        policy::RoutePolicies* policies = nullptr;
     };
 
     // The route for this request (pool kNoPool when none matches).
@@ -61,8 +72,10 @@ private:
         std::vector<std::string> other_methods; // method tokens without an http::Method value
         std::uint32_t pool = kNoPool;
         std::shared_ptr<RouteMetrics> metrics;
+        std::shared_ptr<policy::RoutePolicies> policies;
     };
-    void add(const std::optional<config::RouteMatch>& match, std::uint32_t pool, std::shared_ptr<RouteMetrics> metrics = {});
+    void add(const std::optional<config::RouteMatch>& match, std::uint32_t pool, std::shared_ptr<RouteMetrics> metrics = {},
+             std::shared_ptr<policy::RoutePolicies> policies = {});
     static bool host_matches(const CompiledRoute& r, std::string_view host);
     static bool method_matches(const CompiledRoute& r, const http::RequestHead& req);
 

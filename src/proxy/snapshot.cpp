@@ -18,7 +18,7 @@ std::shared_ptr<RouteMetrics> MetricsStore::route(const std::string& listener, c
 std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Config> config,
                                                 std::vector<std::shared_ptr<const upstream::HostSet>> pools,
                                                 const std::map<std::string, std::uint32_t>& slots,
-                                                MetricsStore& metrics) {
+                                                MetricsStore& metrics, policy::PolicyStore& policies) {
     auto snap = std::make_shared<Snapshot>();
     snap->pools = std::move(pools);
     const auto pool_index = [&](const std::string& name) {
@@ -33,14 +33,18 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Co
     for (const auto& l : config->listeners) {
         auto rt = std::make_shared<ListenerRuntime>();
         rt->config = l;
-        rt->router = Router::compile(l, pool_index, [&](std::size_t position, const std::string& pool) {
-            return metrics.route(l.name, std::to_string(position), pool);
-        });
+        rt->router = Router::compile(
+            l, pool_index,
+            [&](std::size_t position, const std::string& pool) {
+                return metrics.route(l.name, std::to_string(position), pool);
+            },
+            [&](std::size_t position, const config::Policies& own) { return policies.route(l, position, own); });
         rt->metrics = metrics.listener(l.name);
         rt->no_route = metrics.route(l.name, "none", "none");
         snap->listeners[slots.at(l.name)] = std::move(rt);
     }
     snap->config = std::move(config);
+    policies.sweep();
     return snap;
 }
 

@@ -8,6 +8,7 @@
 
 #include "config/schema.hpp"
 #include "proxy/metrics.hpp"
+#include "policy/policy_store.hpp"
 #include "proxy/router.hpp"
 #include "upstream/host_set.hpp"
 
@@ -48,9 +49,11 @@ struct Snapshot {
 
     // `pools`: the control plane's snapshots of config->pools, in order. `slots`: listener name ->
     // slot (every listener of the config has one).
+    // `policies` gives each route its compiled policies (and forgets those of routes gone).
     static std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config,
                                                  std::vector<std::shared_ptr<const upstream::HostSet>> pools,
-                                                 const std::map<std::string, std::uint32_t>& slots, MetricsStore& metrics);
+                                                 const std::map<std::string, std::uint32_t>& slots, MetricsStore& metrics,
+                                                 policy::PolicyStore& policies);
 };
 
 } // namespace haven::proxy

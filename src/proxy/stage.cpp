@@ -17,6 +17,9 @@ std::string_view flag_name(ResponseFlag f) {
     case ResponseFlag::RequestTimeout: return "request timeout";
     case ResponseFlag::ClientAborted: return "client aborted";
     case ResponseFlag::ClientTimeout: return "client timeout";
+    case ResponseFlag::RateLimited: return "rate limited";
+    case ResponseFlag::CircuitOpen: return "circuit open";
+    case ResponseFlag::FaultInjected: return "fault injected";
     case ResponseFlag::Draining: return "draining";
     }
     return "?";

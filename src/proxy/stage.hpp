@@ -30,6 +30,9 @@ enum class ResponseFlag : std::uint8_t {
     RequestTimeout,      // 408: the request head did not arrive within timeouts.request_headers
     ClientAborted,       // the client went away before the response was complete
     ClientTimeout,       // the client stopped sending the request body (timeouts.client_idle)
+    RateLimited,         // 429: a rate limit refused the request
+    CircuitOpen,         // 503: the route's or the pool's circuit breaker is open
+    FaultInjected,       // an injected fault's status (docs/policies.md)
     Draining,            // 503: haven is shutting down (a request still waiting for a retry when
                          // the drain timeout ended; otherwise not used for in-flight requests)
 };

@@ -81,8 +81,9 @@ void worker_metrics(Exposition& e, const std::vector<const proxy::WorkerContext*
 
 } // namespace
 
-ProxySubsystem::ProxySubsystem(std::shared_ptr<const config::Config> config, upstream::ControlPlane& plane)
-    : plane_(plane), data_(std::move(config), plane.snapshots()) {}
+ProxySubsystem::ProxySubsystem(std::shared_ptr<const config::Config> config, upstream::ControlPlane& plane,
+                               policy::PolicyStore& policies)
+    : plane_(plane), data_(std::move(config), plane.snapshots(), policies) {}
 
 void ProxySubsystem::commit(const std::shared_ptr<const config::Config>& next) {
     // The control plane committed first (runtime.cpp): its snapshots are of next's pools.

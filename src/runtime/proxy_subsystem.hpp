@@ -15,7 +15,8 @@ namespace haven::runtime {
 class ProxySubsystem final : public Subsystem {
 public:
     // `plane`: where the pools' snapshots come from (at start and at every reload).
-    ProxySubsystem(std::shared_ptr<const config::Config> config, upstream::ControlPlane& plane);
+    ProxySubsystem(std::shared_ptr<const config::Config> config, upstream::ControlPlane& plane,
+                   policy::PolicyStore& policies);
 
     proxy::DataPlane& data() { return data_; }
 

@@ -20,13 +20,15 @@ Runtime::Runtime(std::shared_ptr<const config::Config> config) : cfg_(std::move(
     auto publish = [this](std::shared_ptr<const upstream::HostSet> set) {
         if (proxy_) proxy_->data().publish(std::move(set));
     };
+    policies_ = std::make_unique<policy::PolicyStore>(threads);
     upstream_ = std::make_unique<UpstreamSubsystem>(control_, events_, std::move(publish), *cfg_, threads);
-    proxy_ = std::make_unique<ProxySubsystem>(cfg_, upstream_->plane());
+    proxy_ = std::make_unique<ProxySubsystem>(cfg_, upstream_->plane(), *policies_);
     slo_ = std::make_unique<SloSubsystem>(control_, upstream_->plane().scheduler(), proxy_->data());
+    policy_ = std::make_unique<PolicySubsystem>(upstream_->plane().scheduler(), events_, *policies_);
     process_ = std::make_unique<ProcessSection>(events_, [this] { return cfg_; });
     // A new subsystem is constructed above and added to these two lists.
-    subsystems_ = {upstream_.get(), proxy_.get(), slo_.get()};
-    sections_ = {proxy_.get(), upstream_.get(), slo_.get(), process_.get()};
+    subsystems_ = {upstream_.get(), proxy_.get(), slo_.get(), policy_.get()};
+    sections_ = {proxy_.get(), upstream_.get(), slo_.get(), policy_.get(), process_.get()};
     start_admin();
 }
 
@@ -164,6 +166,7 @@ int Runtime::run() {
     if (!control_.stopped()) {
         proxy_->start();
         slo_->start();
+        policy_->start();
         serving_ = true;
         spdlog::info("haven ready: {} worker thread(s)", proxy_->data().workers().size());
     }

@@ -4,6 +4,8 @@
 //   Runtime ── control io_context (the control thread), EventLog
 //     ├─ UpstreamSubsystem ── upstream::ControlPlane (pool states, checks)  ──publish──┐
 //     ├─ ProxySubsystem ───── proxy::DataPlane (workers, listeners, access log) <──────┘
+//     ├─ PolicySubsystem ──── policy::PolicyStore (routes' limits, breakers, faults; the data
+//     │                        plane's snapshots take each route's policies from it)
 //     ├─ SloSubsystem ─────── SLO trackers, reading the data plane's counters
 //     ├─ ProcessSection ───── event counts, process stats, config health
 //     └─ the admin listener (admin::Api + HttpServer), which shows every Section
@@ -19,6 +21,7 @@
 #include "config/schema.hpp"
 #include "core/event_log.hpp"
 #include "net/io.hpp"
+#include "runtime/policy_subsystem.hpp"
 #include "runtime/process_section.hpp"
 #include "runtime/proxy_subsystem.hpp"
 #include "runtime/slo_subsystem.hpp"
@@ -70,9 +73,11 @@ private:
     std::shared_ptr<const config::Config> cfg_;
     asio::io_context control_;
     EventLog events_;
+    std::unique_ptr<policy::PolicyStore> policies_;
     std::unique_ptr<UpstreamSubsystem> upstream_;
     std::unique_ptr<ProxySubsystem> proxy_;
     std::unique_ptr<SloSubsystem> slo_;
+    std::unique_ptr<PolicySubsystem> policy_;
     std::unique_ptr<ProcessSection> process_;
     std::vector<Subsystem*> subsystems_;      // start, reload and stop order
     std::vector<admin::Section*> sections_;   // what the admin side shows, in order

@@ -77,8 +77,20 @@ void server_metrics(Exposition& e, const upstream::PoolState& p) {
     }
 }
 
+void breaker_metrics(Exposition& e, const upstream::PoolState& p) {
+    const auto* b = p.breaker();
+    if (!b) return;
+    for (const auto s : {upstream::BreakerState::Closed, upstream::BreakerState::Open, upstream::BreakerState::HalfOpen}) {
+        e.gauge("haven_breaker_state", "A circuit breaker's state, one series per state (1 = current).",
+                {{"scope", "pool"}, {"name", p.name()}, {"state", upstream::breaker_state_name(s)}}, s == b->state() ? 1 : 0);
+    }
+    e.counter("haven_breaker_trips_total", "Times a circuit breaker opened.", {{"scope", "pool"}, {"name", p.name()}},
+              static_cast<double>(b->trips()));
+}
+
 void pool_metrics(Exposition& e, const upstream::ControlPlane& plane) {
     for (const auto& p : plane.pools()) {
+        breaker_metrics(e, *p);
         const auto set = p->current();
         const Labels l{{"pool", p->name()}};
         std::size_t healthy = 0;
@@ -133,6 +145,10 @@ void UpstreamSubsystem::summary(nlohmann::json& out) {
 
 void UpstreamSubsystem::health(std::vector<admin::HealthCheckResult>& out) {
     for (const auto& p : plane_.pools()) {
+        if (const auto* b = p->breaker()) {
+            out.push_back({"breaker:pool " + p->name(), b->state() == upstream::BreakerState::Closed,
+                           fmt::format("{} ({} trips)", upstream::breaker_state_name(b->state()), b->trips())});
+        }
         const auto set = p->current();
         const bool ok = !set->eligible.empty();
         out.push_back({"pool:" + p->name(), ok,

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "config/schema.hpp"
+#include "upstream/circuit/breaker.hpp"
 #include "upstream/host.hpp"
 #include "upstream/host_metrics.hpp"
 #include "upstream/outlier/detector.hpp"
@@ -52,6 +53,12 @@ struct HostSet {
     std::vector<HostIndex> fallback;
     std::int64_t tier = 0;         // priority tier in service (-1: panic or none)
     ServingMode mode = ServingMode::Normal;
+    // The pool's circuit breaker (null: none): the gate the policy stage asks, the same object
+    // for as long as the breaker's settings do not change. What counts as a failure for it.
+    std::shared_ptr<BreakerGate> breaker;
+    std::uint32_t breaker_probes = 1;
+    std::uint32_t breaker_failure_on = 0; // config::RetryOn bits
+    Duration breaker_slow_call{0};
 };
 
 // The pool's static parts (names, resolved addresses, balancing and retry settings), with no

@@ -1,5 +1,7 @@
 #include "upstream/pool_state.hpp"
 
+#include "upstream/circuit/breaker_config.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -141,7 +143,37 @@ PoolState::PoolState(ControlEnv& env, const config::Pool& pool, std::uint32_t po
     if (!base) throw std::runtime_error(error);
     base_ = std::move(*base);
     build_servers(pool, {});
+    configure_breaker(pool);
     republish(env_.scheduler.now());
+}
+
+// A breaker whose settings did not change keeps its state and its gate across a reload.
+void PoolState::configure_breaker(const config::Pool& pool) {
+    if (!pool.circuit_breaker) {
+        breaker_.reset();
+        gate_.reset();
+        return;
+    }
+    if (breaker_ && gate_ && config_.circuit_breaker == pool.circuit_breaker) return;
+    breaker_ = std::make_unique<CircuitBreaker>(breaker_params(*pool.circuit_breaker));
+    gate_ = std::make_shared<BreakerGate>(env_.workers);
+}
+
+void PoolState::tick_breaker(TimePoint now) {
+    if (!breaker_) return;
+    const auto counts = gate_->take_counts();
+    const auto t = breaker_->observe(counts, now, env_.random);
+    if (t == BreakerTransition::None) return;
+    gate_->publish(breaker_->state(), breaker_->open_until());
+    const char* kind = breaker_->state() == BreakerState::Open       ? "breaker_open"
+                       : breaker_->state() == BreakerState::HalfOpen ? "breaker_half_open"
+                                                                     : "breaker_closed";
+    std::string detail = breaker_state_name(breaker_->state());
+    if (breaker_->state() == BreakerState::Open) {
+        detail = fmt::format("open for {:.0f}s ({} consecutive failures; trip {})", to_seconds(breaker_->open_until() - now),
+                             counts.consecutive_failures, breaker_->trips());
+    }
+    env_.events.add(kind, config_.name, "", detail);
 }
 
 PoolState::~PoolState() {
@@ -218,6 +250,7 @@ void PoolState::reconfigure(const config::Pool& pool, std::uint32_t pool_id) {
     std::string error;
     auto base = describe_pool(pool, pool_id, env_.workers, error);
     if (!base) throw std::runtime_error(error);
+    configure_breaker(pool); // before config_ changes: it compares the settings
     config_ = pool;
     base_ = std::move(*base);
     auto old = std::move(servers_);
@@ -331,6 +364,7 @@ void PoolState::clear_refusal(Server& s, std::string_view why) {
 }
 
 void PoolState::tick(TimePoint now) {
+    tick_breaker(now);
     bool changed = take_refusals();
     const auto threshold = outliers_.params().consecutive_failures;
     for (HostIndex h = 0; threshold > 0 && h < servers_.size(); ++h) {
@@ -412,6 +446,12 @@ void PoolState::republish(TimePoint now) {
     set->eligible = std::move(serving.eligible);
     set->tier = serving.tier;
     set->mode = serving.mode;
+    if (gate_) {
+        set->breaker = gate_;
+        set->breaker_probes = config_.circuit_breaker->half_open_requests;
+        set->breaker_failure_on = breaker_failure_bits(*config_.circuit_breaker);
+        set->breaker_slow_call = std::chrono::duration_cast<Duration>(config_.circuit_breaker->slow_call);
+    }
     current_ = set;
     env_.publish(set);
 }

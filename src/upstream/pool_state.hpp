@@ -93,6 +93,8 @@ public:
     bool first_round_done() const;
     bool settled() const;
     std::uint64_t failovers() const { return failovers_; }
+    // The pool's circuit breaker, if it has one (its state and trips for the admin side).
+    const CircuitBreaker* breaker() const { return breaker_.get(); }
 
 private:
     struct Server;
@@ -103,6 +105,8 @@ private:
     // worker and check it now; a passing check (or, in a pool without checks, a TCP connect
     // retried every second) brings it back. True if a server was newly taken out.
     bool take_refusals();
+    void configure_breaker(const config::Pool& pool);
+    void tick_breaker(TimePoint now);
     void confirm_refusal(Server& s);
     void clear_refusal(Server& s, std::string_view why);
     HostIndex index_of(const Server& s) const;
@@ -121,6 +125,8 @@ private:
     std::int64_t tier_ = -2; // last published tier (-2: nothing published yet)
     ServingMode mode_ = ServingMode::None;
     bool ever_served_ = false;
+    std::unique_ptr<CircuitBreaker> breaker_;
+    std::shared_ptr<BreakerGate> gate_;
     std::uint64_t failovers_ = 0;
 };
 

@@ -99,6 +99,8 @@ void classify(RequestContext& ctx, StageResult& result) {
         break;
     }
     report_outcome(ctx, result);
+    policy_end(ctx);
+    if (const auto* fb = fallback_for(ctx)) ctx.status = static_cast<int>(fb->status); // what the client gets
     settle_upstream(ctx);
     if (ctx.pool) end_attempts(ctx);
     count_request(ctx);

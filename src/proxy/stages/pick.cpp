@@ -1,49 +1,11 @@
 // Stage: pick. The pool's load balancer chooses a server among those that may take traffic,
 // skipping the servers this request already tried.
+#include "http/fields.hpp"
 #include "proxy/http_session.hpp"
 #include "proxy/stages/stages.hpp"
 
 namespace haven::proxy::stages {
 namespace {
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-// The value of cookie `name` in the request's Cookie fields (RFC 6265 §4.2.1: "a=1; b=2").
-std::string_view find_cookie(const http::RequestHead& req, std::string_view name) {
-    for (const auto& h : req.headers) {
-        if (h.id != http::HeaderId::Cookie) continue;
-        std::string_view rest = h.value;
-        while (!rest.empty()) {
-            const auto semi = rest.find(';');
-            std::string_view pair = trim(rest.substr(0, semi));
-            rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
-            const auto eq = pair.find('=');
-            if (eq != std::string_view::npos && pair.substr(0, eq) == name) return trim(pair.substr(eq + 1));
-        }
-    }
-    return {};
-}
-
-std::string_view find_header(const http::RequestHead& req, std::string_view name) {
-    for (const auto& h : req.headers) {
-        if (iequals(h.name, name)) return h.value;
-    }
-    return {};
-}
 
 // The hash key for `balance: hash`; empty when the request lacks it (the balancer then falls
 // back to round-robin, as documented).
@@ -51,8 +13,8 @@ std::string_view hash_source(const RequestContext& ctx, const config::HashKey& k
     switch (key.on) {
     case config::HashOn::Source: return ctx.session->client_ip();
     case config::HashOn::Path: return ctx.req.path;
-    case config::HashOn::Header: return find_header(ctx.req, key.name);
-    case config::HashOn::Cookie: return find_cookie(ctx.req, key.name);
+    case config::HashOn::Header: return http::find_field(ctx.req, key.name);
+    case config::HashOn::Cookie: return http::find_cookie(ctx.req, key.name);
     }
     return {};
 }

@@ -6,6 +6,7 @@
 #include "proxy/stages/stages.hpp"
 
 #include <asio/write.hpp>
+#include <fmt/format.h>
 
 #include <cstring>
 
@@ -178,7 +179,11 @@ net::awaitable<void> local_reply(RequestContext& ctx, int status, ResponseFlag f
     o.head_request = ctx.req.method == http::Method::Head;
     o.detail = flag_name(flag);
     o.date_line = w.date.line();
-    if (status == 503) o.extra_fields = "Retry-After: 1\r\n";
+    if (ctx.reply_fields_len > 0) {
+        o.extra_fields = std::string_view(ctx.reply_fields.data(), ctx.reply_fields_len); // set by a policy
+    } else if (status == 503) {
+        o.extra_fields = "Retry-After: 1\r\n";
+    }
     const std::string_view reply = http::format_local_reply(buf, sizeof buf, status, o);
     s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
     net::GatherList<1> out;
@@ -186,6 +191,62 @@ net::awaitable<void> local_reply(RequestContext& ctx, int status, ResponseFlag f
     auto [ec, n] = co_await net::send_all(s.client(), out);
     ctx.bytes_out += n;
     if (ec) ctx.close_client = true;
+}
+
+namespace {
+
+// What the route's fallback stands in for: no server, an open breaker, or a server that failed
+// after the retries. Not a rate limit (429 is the answer) nor an injected fault (the point is to
+// see it) nor a request the client got wrong.
+const char* degraded_reason(ResponseFlag f) {
+    switch (f) {
+    case ResponseFlag::NoHealthyServer: return "no_server";
+    case ResponseFlag::CircuitOpen: return "circuit_open";
+    case ResponseFlag::UpstreamConnectFailure:
+    case ResponseFlag::UpstreamConnectTimeout:
+    case ResponseFlag::UpstreamTimeout:
+    case ResponseFlag::UpstreamReset:
+    case ResponseFlag::UpstreamProtocolError: return "upstream_failed";
+    default: return nullptr;
+    }
+}
+
+} // namespace
+
+const config::FallbackPolicy* fallback_for(const RequestContext& ctx) {
+    const auto* p = ctx.policies;
+    if (!p || !p->fallback || ctx.response_started || !degraded_reason(ctx.flag)) return nullptr;
+    return p->fallback.get();
+}
+
+net::awaitable<bool> fallback_reply(RequestContext& ctx) {
+    if (!fallback_for(ctx)) co_return false;
+    auto* p = ctx.policies;
+    const char* reason = degraded_reason(ctx.flag);
+    auto& s = *ctx.session;
+    auto& w = *ctx.worker;
+    const auto& fb = *p->fallback;
+    const bool body_pending = ctx.req.body != BodyKind::None && !ctx.body_complete &&
+                              !(ctx.req.body == BodyKind::ContentLength && ctx.req.content_length == 0);
+    if (body_pending || !ctx.req.keep_alive() || ctx.req.connection_upgrade || s.closing()) ctx.close_client = true;
+    const bool head = ctx.req.method == http::Method::Head;
+    std::string out = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nX-Haven-Degraded: {}\r\n",
+                                  fb.status, http::reason_phrase(static_cast<int>(fb.status)), fb.content_type,
+                                  fb.body.size(), reason);
+    for (const auto& [name, value] : fb.headers) out += fmt::format("{}: {}\r\n", name, value);
+    if (ctx.reply_fields_len > 0) out.append(ctx.reply_fields.data(), ctx.reply_fields_len);
+    out += w.date.line();
+    if (ctx.close_client) out += "Connection: close\r\n";
+    out += "\r\n";
+    if (!head) out += fb.body;
+    p->counters.at(w.index).degraded.inc();
+    s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
+    net::GatherList<1> gl;
+    gl.add(out);
+    auto [ec, n] = co_await net::send_all(s.client(), gl);
+    ctx.bytes_out += n;
+    if (ec) ctx.close_client = true;
+    co_return true;
 }
 
 } // namespace haven::proxy::stages

@@ -17,6 +17,7 @@ StageResult route(RequestContext& ctx) {
     auto& w = *ctx.worker;
     const Router::Match m = listener->router.route(ctx.req);
     ctx.route_metrics = m.metrics ? m.metrics : listener->no_route.get();
+    ctx.policies = m.policies;
     if (m.pool == kNoPool) return StageResult::respond(404, ResponseFlag::NoRoute);
     ctx.pool_index = m.pool;
     ctx.pool = &w.pool(m.pool);

@@ -10,6 +10,15 @@ namespace haven::proxy::stages {
 
 // route.cpp: pick the pool from the listener's routes (404 when none matches).
 StageResult route(RequestContext& ctx);
+// policy.cpp: the route's policies (faults, rate limits, circuit breakers); a request they hold
+// waits in policy_wait; policy_end reports the outcome to the breakers and frees what was held.
+StageResult policy(RequestContext& ctx);
+net::awaitable<StageResult> policy_wait(RequestContext& ctx);
+void policy_end(RequestContext& ctx);
+// respond.cpp: the route's fallback answers a request haven could not serve (true if it did);
+// fallback_for says whether it will (classify counts the fallback's status).
+net::awaitable<bool> fallback_reply(RequestContext& ctx);
+const config::FallbackPolicy* fallback_for(const RequestContext& ctx);
 // pick.cpp: choose a server of the pool with its load balancer, skipping servers already tried.
 StageResult pick(RequestContext& ctx);
 // connect.cpp: a pooled keep-alive connection to the server (true), without waiting...

@@ -1,0 +1,81 @@
+// RoutePolicies: one route's policies compiled for the request path — its rate-limit tables (the
+// listener's defaults and its own, enforced together), its circuit breaker's gate, its fault
+// injection and its fallback reply. Shared by every worker; whatever changes at run time (the
+// breaker's state, faults switched on through the admin API) is in atomics the request path reads
+// with relaxed loads.
+//
+// PolicyStore (policy_store.hpp) builds them and keeps them across reloads while a route's policy
+// is unchanged, so limit counters and breaker state survive a reload.
+#pragma once
+
+#include "config/schema.hpp"
+#include "core/counters.hpp"
+#include "policy/rate_limit.hpp"
+#include "upstream/circuit/breaker.hpp"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace haven::policy {
+
+// One rate-limit table and how a request's key is found.
+struct RateLimiter {
+    config::LimitKey key;
+    std::vector<std::string> trusted_proxies; // as written; parsed into `trusted`
+    struct Net {
+        unsigned char bytes[16];
+        unsigned prefix; // bits
+        bool v4;
+    };
+    std::vector<Net> trusted;
+    std::vector<config::RateSpec> specs;
+    std::unique_ptr<LimitTable> table;
+};
+
+// A fault in force: written by the control thread (config, admin API), read per request.
+struct FaultState {
+    std::atomic<std::uint32_t> abort_permyriad{0}; // out of 10000
+    std::atomic<std::uint32_t> abort_status{503};
+    std::atomic<std::uint32_t> delay_permyriad{0};
+    std::atomic<std::uint32_t> delay_ms{0};
+    std::atomic<std::uint32_t> max_active{1000};
+    std::atomic<std::uint32_t> active{0}; // requests held by a delay now
+    bool any() const {
+        return abort_permyriad.load(std::memory_order_relaxed) != 0 || delay_permyriad.load(std::memory_order_relaxed) != 0;
+    }
+};
+
+// What the route counts (per worker slots, summed at scrape time).
+struct PolicyCounters {
+    Counter rate_limited;   // answered 429
+    Counter rate_delayed;   // held, then served
+    Counter breaker_rejected;
+    Counter faults_aborted;
+    Counter faults_delayed;
+    Counter degraded;       // answered by the fallback
+};
+
+struct RoutePolicies {
+    RoutePolicies(std::string listener, std::string route, std::size_t workers)
+        : listener_name(std::move(listener)), route_name(std::move(route)), counters(workers) {}
+
+    std::string listener_name;
+    std::string route_name;  // position in the listener's routes, as in the route metrics
+    std::vector<RateLimiter> limiters;
+    // The route's breaker (null: none) and what counts as a failure for it.
+    std::shared_ptr<upstream::BreakerGate> breaker;
+    std::uint32_t breaker_probes = 1;
+    std::uint32_t breaker_failure_on = 0; // config::RetryOn bits
+    Duration breaker_slow_call{0};
+    FaultState fault;
+    std::shared_ptr<const config::FallbackPolicy> fallback; // null: none
+    PerWorker<PolicyCounters> counters;
+    // Whether the request path has anything to do here (checked first, so an unconfigured route
+    // costs one load). Set by the control thread when a policy or a runtime fault applies.
+    std::atomic<bool> active{false};
+    bool header_faults = false; // the route lets requests ask for faults (x-haven-fault-*)
+};
+
+} // namespace haven::policy

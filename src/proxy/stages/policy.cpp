@@ -1,0 +1,287 @@
+// Stage: policy. The route's policies, between route and pick: injected faults, rate limits and
+// circuit breakers (the route's and its pool's). A request they stop is answered here (429, 503,
+// the fault's status, or the route's fallback); one they hold (a rate limit's delay, a delay
+// fault) waits in `policy_wait` before it goes on. A route with no policy costs one load.
+#include "config/retry_on.hpp"
+#include "http/fields.hpp"
+#include "proxy/http_session.hpp"
+#include "proxy/stages/stages.hpp"
+#include "upstream/lb/load_balancer.hpp"
+
+#include <arpa/inet.h>
+#include <asio/steady_timer.hpp>
+
+#include <charconv>
+#include <cstring>
+
+namespace haven::proxy::stages {
+namespace {
+
+using policy::LimitDecision;
+using upstream::BreakerGate;
+
+bool in_net(const unsigned char* addr, bool v4, const policy::RateLimiter::Net& n) {
+    if (v4 != n.v4) return false;
+    const unsigned full = n.prefix / 8, rest = n.prefix % 8;
+    if (std::memcmp(addr, n.bytes, full) != 0) return false;
+    if (rest == 0) return true;
+    const unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
+    return (addr[full] & mask) == (n.bytes[full] & mask);
+}
+
+bool trusted(std::string_view ip, const policy::RateLimiter& rl) {
+    char text[64];
+    if (ip.size() >= sizeof text) return false;
+    std::memcpy(text, ip.data(), ip.size());
+    text[ip.size()] = '\0';
+    unsigned char addr[16];
+    const bool v4 = ::inet_pton(AF_INET, text, addr) == 1;
+    if (!v4 && ::inet_pton(AF_INET6, text, addr) != 1) return false;
+    for (const auto& n : rl.trusted) {
+        if (in_net(addr, v4, n)) return true;
+    }
+    return false;
+}
+
+// The client address a limit counts: the peer's, or — when the peer is a trusted proxy — the
+// right-most X-Forwarded-For entry that is not itself a trusted proxy.
+std::string_view client_of(const RequestContext& ctx, const policy::RateLimiter& rl) {
+    std::string_view ip = ctx.session->client_ip();
+    if (rl.trusted.empty() || !trusted(ip, rl)) return ip;
+    for (const auto& h : ctx.req.headers) {
+        if (h.id != http::HeaderId::XForwardedFor) continue;
+        std::string_view list = h.value;
+        while (!list.empty()) {
+            const auto comma = list.rfind(',');
+            std::string_view item = http::trim(comma == std::string_view::npos ? list : list.substr(comma + 1));
+            list = comma == std::string_view::npos ? std::string_view() : list.substr(0, comma);
+            if (item.empty()) continue;
+            ip = item;
+            if (!trusted(item, rl)) return item;
+        }
+    }
+    return ip;
+}
+
+// The key of the request for a limiter; nullopt when the request has none (not limited by it).
+std::optional<std::uint64_t> key_of(const RequestContext& ctx, const policy::RateLimiter& rl) {
+    switch (rl.key.kind) {
+    case config::LimitKeyKind::Route: return 0;
+    case config::LimitKeyKind::Client: return upstream::hash_key(client_of(ctx, rl));
+    case config::LimitKeyKind::Header: {
+        const auto v = http::find_field(ctx.req, rl.key.name);
+        return v.empty() ? std::nullopt : std::optional<std::uint64_t>(upstream::hash_key(v));
+    }
+    case config::LimitKeyKind::Cookie: {
+        const auto v = http::find_cookie(ctx.req, rl.key.name);
+        return v.empty() ? std::nullopt : std::optional<std::uint64_t>(upstream::hash_key(v));
+    }
+    }
+    return std::nullopt;
+}
+
+std::int64_t ceil_seconds(Duration d) {
+    const auto s = std::chrono::duration_cast<std::chrono::seconds>(d + std::chrono::nanoseconds(999'999'999));
+    return std::max<std::int64_t>(1, s.count());
+}
+
+// Retry-After and the IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers) of a 429.
+void rate_limit_fields(RequestContext& ctx, const policy::RateLimiter& rl, const LimitDecision& d) {
+    const auto& spec = rl.specs[d.limit];
+    const auto window = std::chrono::duration_cast<std::chrono::seconds>(spec.period).count();
+    const int n = std::snprintf(ctx.reply_fields.data(), ctx.reply_fields.size(),
+                                "Retry-After: %lld\r\nRateLimit-Policy: \"l%zu\";q=%llu;w=%lld\r\nRateLimit: "
+                                "\"l%zu\";r=0;t=%lld\r\n",
+                                static_cast<long long>(ceil_seconds(d.wait)), d.limit,
+                                static_cast<unsigned long long>(spec.count), static_cast<long long>(window), d.limit,
+                                static_cast<long long>(ceil_seconds(d.reset)));
+    ctx.reply_fields_len = n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), ctx.reply_fields.size()) : 0;
+}
+
+void retry_after(RequestContext& ctx, std::int64_t until_ns) {
+    const auto left = Duration(std::max<std::int64_t>(0, until_ns - ctx.start.time_since_epoch().count()));
+    const int n = std::snprintf(ctx.reply_fields.data(), ctx.reply_fields.size(), "Retry-After: %lld\r\n",
+                                static_cast<long long>(ceil_seconds(left)));
+    ctx.reply_fields_len = n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+// x-haven-fault-abort: STATUS and x-haven-fault-delay: MILLISECONDS, on routes that allow them.
+void header_faults(RequestContext& ctx, std::uint32_t& abort_status, std::uint32_t& delay_ms) {
+    const auto number = [](std::string_view v, std::uint32_t max) -> std::optional<std::uint32_t> {
+        std::uint32_t n = 0;
+        const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (v.empty() || ec != std::errc() || p != v.data() + v.size() || n > max) return std::nullopt;
+        return n;
+    };
+    if (const auto a = number(http::find_field(ctx.req, "x-haven-fault-abort"), 599); a && *a >= 200) abort_status = *a;
+    if (const auto d = number(http::find_field(ctx.req, "x-haven-fault-delay"), 60'000)) delay_ms = *d;
+}
+
+// An injected abort: a route's configured or runtime share, or a request's own header.
+StageResult check_fault_abort(RequestContext& ctx, policy::RoutePolicies& p, std::uint32_t header_abort) {
+    auto& w = *ctx.worker;
+    std::uint32_t status = header_abort;
+    if (!status && w.random.below(10000) < p.fault.abort_permyriad.load(std::memory_order_relaxed)) {
+        status = p.fault.abort_status.load(std::memory_order_relaxed);
+    }
+    if (!status) return StageResult::next();
+    p.counters.at(w.index).faults_aborted.inc();
+    return StageResult::respond(static_cast<int>(status), ResponseFlag::FaultInjected);
+}
+
+// An injected delay, last, so that nothing after it can refuse a request holding a slot.
+void check_fault_delay(RequestContext& ctx, policy::RoutePolicies& p, std::uint32_t header_delay_ms) {
+    auto& w = *ctx.worker;
+    auto& f = p.fault;
+    std::uint32_t delay_ms = header_delay_ms;
+    if (!delay_ms && w.random.below(10000) < f.delay_permyriad.load(std::memory_order_relaxed)) {
+        delay_ms = f.delay_ms.load(std::memory_order_relaxed);
+    }
+    if (!delay_ms) return;
+    // A bound on requests held at once, so a delay fault cannot pile up unbounded work.
+    if (f.active.fetch_add(1, std::memory_order_relaxed) >= f.max_active.load(std::memory_order_relaxed)) {
+        f.active.fetch_sub(1, std::memory_order_relaxed);
+        return;
+    }
+    p.counters.at(w.index).faults_delayed.inc();
+    ctx.fault_delay = &f;
+    ctx.policy_wait = std::max(ctx.policy_wait, Duration(std::chrono::milliseconds(delay_ms)));
+}
+
+StageResult check_limits(RequestContext& ctx, policy::RoutePolicies& p) {
+    for (const auto& rl : p.limiters) {
+        const auto key = key_of(ctx, rl);
+        if (!key) continue;
+        const LimitDecision d = rl.table->acquire(*key, ctx.start);
+        if (d.kind == LimitDecision::Kind::Rejected) {
+            p.counters.at(ctx.worker->index).rate_limited.inc();
+            rate_limit_fields(ctx, rl, d);
+            return StageResult::respond(429, ResponseFlag::RateLimited);
+        }
+        if (d.kind == LimitDecision::Kind::Delayed) {
+            p.counters.at(ctx.worker->index).rate_delayed.inc();
+            ctx.policy_wait = std::max(ctx.policy_wait, d.wait);
+        }
+    }
+    return StageResult::next();
+}
+
+} // namespace
+
+// Rules, in order: an injected abort answers at once; a rate limit over its quota answers 429
+// (or holds the request, with `delay`); an open breaker — the route's, then its pool's — answers
+// 503 with Retry-After; a delay fault holds the request. A stopped request gets the route's
+// fallback instead when it has one (respond.cpp).
+StageResult policy(RequestContext& ctx) {
+    const auto& pool_gate = ctx.pool->hosts().breaker;
+    auto* p = ctx.policies;
+    if ((!p || !p->active.load(std::memory_order_relaxed)) && !pool_gate) return StageResult::next();
+    const bool route_active = p && p->active.load(std::memory_order_relaxed);
+    std::uint32_t header_abort = 0, header_delay = 0;
+    if (route_active) {
+        if (p->header_faults) header_faults(ctx, header_abort, header_delay);
+        if (auto r = check_fault_abort(ctx, *p, header_abort); !r.ok()) return r;
+        if (auto r = check_limits(ctx, *p); !r.ok()) return r;
+        if (p->breaker) {
+            ctx.route_admission = p->breaker->admit(p->breaker_probes);
+            if (ctx.route_admission == BreakerGate::Admission::Reject) {
+                p->counters.at(ctx.worker->index).breaker_rejected.inc();
+                retry_after(ctx, p->breaker->open_until_ns());
+                return StageResult::respond(503, ResponseFlag::CircuitOpen);
+            }
+        }
+    }
+    if (pool_gate) {
+        ctx.pool_admission = pool_gate->admit(ctx.pool->hosts().breaker_probes);
+        if (ctx.pool_admission == BreakerGate::Admission::Reject) {
+            retry_after(ctx, pool_gate->open_until_ns());
+            return StageResult::respond(503, ResponseFlag::CircuitOpen);
+        }
+    }
+    if (route_active) check_fault_delay(ctx, *p, header_delay);
+    return StageResult::next();
+}
+
+net::awaitable<StageResult> policy_wait(RequestContext& ctx) {
+    auto& w = *ctx.worker;
+    asio::steady_timer timer(w.io, ctx.policy_wait);
+    co_await timer.async_wait(net::use_nothrow);
+    ctx.policy_wait = Duration::zero();
+    if (ctx.fault_delay) {
+        ctx.fault_delay->active.fetch_sub(1, std::memory_order_relaxed);
+        ctx.fault_delay = nullptr;
+    }
+    if (ctx.session->aborted()) co_return StageResult::respond(503, ResponseFlag::Draining);
+    co_return StageResult::next();
+}
+
+namespace {
+
+// Whether a request's outcome is a failure for a breaker that counts `bits` (config::RetryOn).
+bool breaker_failure(std::uint32_t bits, Duration slow_call, const RequestContext& ctx, ResponseFlag flag) {
+    if (slow_call > Duration::zero() && ctx.worker->scheduler.now() - ctx.start > slow_call) return true;
+    switch (flag) {
+    case ResponseFlag::UpstreamConnectFailure:
+    case ResponseFlag::UpstreamConnectTimeout: return (bits & config::RetryOnConnectFailure) != 0;
+    case ResponseFlag::UpstreamReset:
+    case ResponseFlag::UpstreamAborted:
+    case ResponseFlag::UpstreamProtocolError: return (bits & config::RetryOnReset) != 0;
+    case ResponseFlag::UpstreamTimeout: return (bits & config::RetryOnTimeout) != 0;
+    default: break;
+    }
+    const int status = ctx.status;
+    if (status < 500 || status > 599) return false;
+    if ((bits & config::RetryOn5xx) != 0) return true;
+    switch (status) {
+    case 500: return (bits & config::RetryOn500) != 0;
+    case 502: return (bits & config::RetryOn502) != 0;
+    case 503: return (bits & config::RetryOn503) != 0;
+    case 504: return (bits & config::RetryOn504) != 0;
+    default: return false;
+    }
+}
+
+// Whether the outcome says anything about the servers: not when no attempt reached them (a
+// local answer) or when the client went away or misbehaved.
+bool says_something(const RequestContext& ctx) {
+    if (ctx.attempts == 0) return false;
+    switch (ctx.flag) {
+    case ResponseFlag::ClientAborted:
+    case ResponseFlag::ClientTimeout:
+    case ResponseFlag::BadRequest:
+    case ResponseFlag::Draining: return false;
+    default: return true;
+    }
+}
+
+void report(BreakerGate* gate, BreakerGate::Admission& a, bool counted, bool failure, std::size_t worker) {
+    if (!gate || a == BreakerGate::Admission::NotAsked) return;
+    if (counted) {
+        gate->on_result(a, failure, worker);
+    } else {
+        gate->release(a);
+    }
+    a = BreakerGate::Admission::NotAsked;
+}
+
+} // namespace
+
+void policy_end(RequestContext& ctx) {
+    if (ctx.fault_delay) { // a request that never waited its delay (shut down meanwhile)
+        ctx.fault_delay->active.fetch_sub(1, std::memory_order_relaxed);
+        ctx.fault_delay = nullptr;
+    }
+    const bool counted = says_something(ctx);
+    const std::size_t w = ctx.worker->index;
+    if (auto* p = ctx.policies; p && p->breaker) {
+        report(p->breaker.get(), ctx.route_admission, counted,
+               counted && breaker_failure(p->breaker_failure_on, p->breaker_slow_call, ctx, ctx.flag), w);
+    }
+    if (ctx.pool) {
+        const auto& set = ctx.pool->hosts();
+        report(set.breaker.get(), ctx.pool_admission, counted,
+               counted && breaker_failure(set.breaker_failure_on, set.breaker_slow_call, ctx, ctx.flag), w);
+    }
+}
+
+} // namespace haven::proxy::stages

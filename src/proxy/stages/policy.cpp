@@ -267,6 +267,12 @@ void report(BreakerGate* gate, BreakerGate::Admission& a, bool counted, bool fai
 } // namespace
 
 void policy_end(RequestContext& ctx) {
+    // Rules: nothing to do unless a delay slot is held or a breaker was asked (the common case,
+    // no policy, returns here).
+    if (!ctx.fault_delay && ctx.route_admission == BreakerGate::Admission::NotAsked &&
+        ctx.pool_admission == BreakerGate::Admission::NotAsked) {
+        return;
+    }
     if (ctx.fault_delay) { // a request that never waited its delay (shut down meanwhile)
         ctx.fault_delay->active.fetch_sub(1, std::memory_order_relaxed);
         ctx.fault_delay = nullptr;

@@ -2,7 +2,8 @@
 # Starts haven the way ../shared/bench/peers.sh and cpu-cost.sh expect an extra target: in the
 # foreground, on 127.0.0.1:PORT, round-robin over the given backends, one worker thread, access
 # log off (as for the peers), active health checks like HAProxy's (check inter 2s) when
-# HEALTH_CHECKS is 1.
+# HEALTH_CHECKS is 1. HAVEN_PEER_POLICIES=1 adds a rate limit (client key, never reached) and a
+# circuit breaker to the route, to measure what the policies cost per request.
 #   haven-peer.sh PORT BACKENDS(host:port,host:port) WORKDIR
 set -euo pipefail
 port=$1 backends=$2 dir=$3
@@ -12,7 +13,16 @@ mkdir -p "$dir"
 {
     echo "threads: 1"
     echo "listeners:"
-    echo "  - { name: bench, listen: 127.0.0.1:$port, mode: http, pool: be }"
+    if [[ ${HAVEN_PEER_POLICIES:-0} == 1 ]]; then
+        echo "  - name: bench"
+        echo "    listen: 127.0.0.1:$port"
+        echo "    pool: be"
+        echo "    policies:"
+        echo "      rate_limit: { limits: [\"1000000000 per second\"], key: client }"
+        echo "      circuit_breaker: { consecutive_failures: 5, timeout: 60s }"
+    else
+        echo "  - { name: bench, listen: 127.0.0.1:$port, mode: http, pool: be }"
+    fi
     echo "pools:"
     echo "  - name: be"
     echo "    balance: roundrobin"

@@ -64,6 +64,10 @@ json policies(const config::Policies& p) {
                            {"max_keys", rl->max_keys}, {"trusted_proxies", rl->trusted_proxies}};
     }
     if (p.circuit_breaker) j["circuit_breaker"] = breaker(*p.circuit_breaker);
+    if (const auto& b = p.bulkhead) {
+        j["bulkhead"] = {{"max_concurrent", b->max_concurrent}, {"max_queue", b->max_queue},
+                         {"queue_timeout_ms", ms(b->queue_timeout)}};
+    }
     if (const auto& f = p.fault) {
         j["fault"] = {{"abort", {{"percent", f->abort_percent * 100}, {"status", f->abort_status}}},
                       {"delay", {{"percent", f->delay_percent * 100}, {"duration_ms", ms(f->delay)}}},

@@ -15,7 +15,8 @@
 namespace haven::config {
 namespace {
 
-constexpr std::string_view kPolicyKeys[] = {"rate_limit", "circuit_breaker", "fault", "fallback"};
+constexpr std::string_view kPolicyKeys[] = {"rate_limit", "bulkhead", "circuit_breaker", "fault", "fallback"};
+constexpr std::string_view kBulkheadKeys[] = {"max_concurrent", "max_queue", "queue_timeout"};
 constexpr std::string_view kRateLimitKeys[] = {"limits", "key", "burst", "delay", "max_keys", "trusted_proxies"};
 constexpr std::string_view kBreakerKeys[] = {"consecutive_failures", "failure_ratio", "min_requests", "window",
                                              "timeout", "max_timeout", "half_open_requests", "close_after",
@@ -100,6 +101,7 @@ public:
         p.loc = r_.loc(m);
         r_.each_key(m, kPolicyKeys, [&](std::string_view key, const Field& f) {
             if (key == "rate_limit") rate_limit(f, p.rate_limit.emplace());
+            else if (key == "bulkhead") bulkhead(f, p.bulkhead.emplace());
             else if (key == "circuit_breaker") breaker(f, p.circuit_breaker.emplace());
             else if (key == "fault") fault(f, p.fault.emplace());
             else if (key == "fallback") fallback(f, p.fallback.emplace());
@@ -147,6 +149,20 @@ private:
             }
         });
         if (!has_limits) r_.error(m, "needs limits: (e.g. limits: [\"10 per minute\"])");
+    }
+
+    void bulkhead(const Field& m, BulkheadPolicy& b) {
+        b.loc = r_.loc(m);
+        bool has_max = false;
+        r_.each_key(m, kBulkheadKeys, [&](std::string_view key, const Field& f) {
+            if (key == "max_concurrent") {
+                has_max = true;
+                r_.read_uint(f, rules::kMaxConcurrent, b.max_concurrent);
+            }
+            else if (key == "max_queue") r_.read_uint(f, rules::kMaxQueue, b.max_queue);
+            else if (key == "queue_timeout") r_.read_duration(f, false, b.queue_timeout);
+        });
+        if (!has_max) r_.error(m, "needs max_concurrent: (the requests in flight it allows)");
     }
 
     void limits(const Field& f, std::vector<RateSpec>& out) {

@@ -115,14 +115,24 @@ struct FallbackPolicy {
     bool operator==(const FallbackPolicy&) const = default;
 };
 
+// A cap on the route's requests in flight with a bounded queue (the brief's bulkhead).
+struct BulkheadPolicy {
+    std::uint32_t max_concurrent = 100;
+    std::uint32_t max_queue = 0;    // requests that may wait for a slot; beyond: 503
+    Duration queue_timeout{1'000};  // a request waits at most this long, then 503
+    SourceLoc loc;
+    bool operator==(const BulkheadPolicy&) const = default;
+};
+
 struct Policies {
     std::optional<RateLimitPolicy> rate_limit;
+    std::optional<BulkheadPolicy> bulkhead;
     std::optional<CircuitBreakerPolicy> circuit_breaker;
     std::optional<FaultPolicy> fault;
     std::optional<FallbackPolicy> fallback;
     SourceLoc loc;
     bool operator==(const Policies&) const = default;
-    bool empty() const { return !rate_limit && !circuit_breaker && !fault && !fallback; }
+    bool empty() const { return !rate_limit && !bulkhead && !circuit_breaker && !fault && !fallback; }
 };
 
 struct Route {

@@ -50,6 +50,8 @@ inline constexpr Range kMaxKeys{1, 10'000'000};
 inline constexpr Range kFaultStatus{200, 599};
 inline constexpr Range kMaxActiveFaults{1, 1'000'000};
 inline constexpr Range kFallbackStatus{200, 599};
+inline constexpr Range kMaxConcurrent{1, 1'000'000};
+inline constexpr Range kMaxQueue{0, 1'000'000};
 
 // Durations beyond a year (8760h, 365d) are typos (and would overflow nanosecond clocks if far
 // larger). Each key may narrow this: an SLO window is from 1h to 90d.

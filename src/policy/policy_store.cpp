@@ -83,6 +83,10 @@ std::shared_ptr<RoutePolicies> PolicyStore::build(const config::Listener& l, std
     // The listener's default limits and the route's own are enforced together.
     if (l.policies.rate_limit) p->limiters.push_back(make_limiter(*l.policies.rate_limit));
     if (own.rate_limit) p->limiters.push_back(make_limiter(*own.rate_limit));
+    if (const auto* b = effective(own.bulkhead, l.policies.bulkhead)) {
+        p->bulkhead = std::make_unique<Bulkhead>(b->max_concurrent, b->max_queue);
+        p->queue_timeout = std::chrono::duration_cast<Duration>(b->queue_timeout);
+    }
     if (const auto* b = effective(own.circuit_breaker, l.policies.circuit_breaker)) {
         p->breaker = std::make_shared<upstream::BreakerGate>(workers_);
         p->breaker_probes = b->half_open_requests;
@@ -104,7 +108,7 @@ void PolicyStore::apply_configured_fault(Entry& e) {
         set_fault_state(p.fault, 0, 503, 0, Duration::zero(), 1000);
     }
     e.fault_until = TimePoint{};
-    const bool any = !p.limiters.empty() || p.breaker || p.fallback || p.header_faults || p.fault.any();
+    const bool any = !p.limiters.empty() || p.bulkhead || p.breaker || p.fallback || p.header_faults || p.fault.any();
     p.active.store(any, std::memory_order_relaxed);
 }
 

@@ -10,6 +10,7 @@
 
 #include "config/schema.hpp"
 #include "core/counters.hpp"
+#include "policy/bulkhead.hpp"
 #include "policy/rate_limit.hpp"
 #include "upstream/circuit/breaker.hpp"
 
@@ -55,6 +56,8 @@ struct PolicyCounters {
     Counter faults_aborted;
     Counter faults_delayed;
     Counter degraded;       // answered by the fallback
+    Counter bulkhead_rejected; // the bulkhead was full (queue full, or the queue timeout passed)
+    Counter bulkhead_queued;   // waited for a slot
 };
 
 struct RoutePolicies {
@@ -64,6 +67,8 @@ struct RoutePolicies {
     std::string listener_name;
     std::string route_name;  // position in the listener's routes, as in the route metrics
     std::vector<RateLimiter> limiters;
+    std::unique_ptr<Bulkhead> bulkhead; // null: none
+    Duration queue_timeout{0};
     // The route's breaker (null: none) and what counts as a failure for it.
     std::shared_ptr<upstream::BreakerGate> breaker;
     std::uint32_t breaker_probes = 1;

@@ -15,7 +15,7 @@ net::awaitable<void> run_pipeline(RequestContext& ctx) {
     ctx.start = ctx.worker->scheduler.now();
     StageResult r = stages::route(ctx);
     if (r.ok()) r = stages::policy(ctx);
-    if (r.ok() && ctx.policy_wait > Duration::zero()) r = co_await stages::policy_wait(ctx);
+    if (r.ok() && (ctx.policy_wait > Duration::zero() || ctx.bulkhead_pending)) r = co_await stages::policy_wait(ctx);
     if (r.ok()) stages::begin_attempts(ctx);
     while (r.ok()) {
         if (!ctx.host_rt) {

@@ -26,6 +26,8 @@ void RequestContext::reset() {
     pool_admission = upstream::BreakerGate::Admission::NotAsked;
     policy_wait = Duration::zero();
     fault_delay = nullptr;
+    bulkhead = nullptr;
+    bulkhead_pending = false;
     reply_fields_len = 0;
     backoff_due = false;
     attempt_reported = false;

@@ -64,6 +64,8 @@ struct RequestContext {
     upstream::BreakerGate::Admission pool_admission = upstream::BreakerGate::Admission::NotAsked;
     Duration policy_wait{0};                 // a rate limit's delay or a delay fault, before pick
     policy::FaultState* fault_delay = nullptr; // the delay fault slot held
+    policy::Bulkhead* bulkhead = nullptr;    // the bulkhead slot held
+    bool bulkhead_pending = false;           // no slot free: wait for one (policy_wait)
     std::array<char, 192> reply_fields{};    // extra fields of haven's own reply (Retry-After, RateLimit)
     std::size_t reply_fields_len = 0;
     bool backoff_due = false;        // a retry was decided: wait the backoff if pick repeats a server

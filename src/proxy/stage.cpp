@@ -19,6 +19,7 @@ std::string_view flag_name(ResponseFlag f) {
     case ResponseFlag::ClientTimeout: return "client timeout";
     case ResponseFlag::RateLimited: return "rate limited";
     case ResponseFlag::CircuitOpen: return "circuit open";
+    case ResponseFlag::BulkheadFull: return "bulkhead full";
     case ResponseFlag::FaultInjected: return "fault injected";
     case ResponseFlag::Draining: return "draining";
     }

@@ -37,6 +37,15 @@ void route_metrics(Exposition& e, const std::string& key, const policy::PolicySt
         e.counter("haven_rate_limit_evictions_total", "Keys forgotten before their limits had reset (max_keys reached).", l,
                   static_cast<double>(evictions));
     }
+    if (p.bulkhead) {
+        e.gauge("haven_bulkhead_active", "Requests in flight under the route's bulkhead.", l,
+                static_cast<double>(p.bulkhead->active()));
+        e.gauge("haven_bulkhead_queued", "Requests waiting for a bulkhead slot.", l, static_cast<double>(p.bulkhead->queued()));
+        e.counter("haven_bulkhead_queued_total", "Requests that waited for a bulkhead slot.", l,
+                  static_cast<double>(sum(p, &policy::PolicyCounters::bulkhead_queued)));
+        e.counter("haven_bulkhead_rejected_total", "Requests the bulkhead answered 503 (queue full or queue timeout).", l,
+                  static_cast<double>(sum(p, &policy::PolicyCounters::bulkhead_rejected)));
+    }
     if (entry.breaker) {
         const auto state = entry.breaker->state();
         for (const auto s : {upstream::BreakerState::Closed, upstream::BreakerState::Open, upstream::BreakerState::HalfOpen}) {
@@ -72,6 +81,10 @@ json route_json(const std::string& key, const policy::PolicyStore::Entry& e, Tim
               {"position", p.route_name},
               {"limits", limits},
               {"rate_limited", sum(p, &policy::PolicyCounters::rate_limited)},
+              {"bulkhead", p.bulkhead ? json{{"active", p.bulkhead->active()}, {"max", p.bulkhead->max_active()},
+                                             {"queued", p.bulkhead->queued()}, {"max_queue", p.bulkhead->max_queue()},
+                                             {"rejected", sum(p, &policy::PolicyCounters::bulkhead_rejected)}}
+                                      : json(nullptr)},
               {"fallback", static_cast<bool>(p.fallback)},
               {"degraded", sum(p, &policy::PolicyCounters::degraded)},
               {"fault",

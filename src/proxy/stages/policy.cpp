@@ -191,6 +191,13 @@ StageResult policy(RequestContext& ctx) {
             }
         }
     }
+    if (route_active && p->bulkhead) {
+        if (p->bulkhead->try_enter()) {
+            ctx.bulkhead = p->bulkhead.get();
+        } else {
+            ctx.bulkhead_pending = true; // policy_wait queues it
+        }
+    }
     if (pool_gate) {
         ctx.pool_admission = pool_gate->admit(ctx.pool->hosts().breaker_probes);
         if (ctx.pool_admission == BreakerGate::Admission::Reject) {
@@ -202,8 +209,44 @@ StageResult policy(RequestContext& ctx) {
     return StageResult::next();
 }
 
+namespace {
+
+// Waits for a bulkhead slot: in arrival order across workers, at most the route's queue_timeout.
+// The worker that frees a slot wakes this one through its mailbox (it cancels the timer).
+net::awaitable<StageResult> bulkhead_wait(RequestContext& ctx) {
+    auto& w = *ctx.worker;
+    auto& p = *ctx.policies;
+    auto& b = *p.bulkhead;
+    auto& c = p.counters.at(w.index);
+    ctx.bulkhead_pending = false;
+    auto waiter = std::make_shared<policy::Bulkhead::Waiter>();
+    auto timer = std::make_shared<asio::steady_timer>(w.io, p.queue_timeout);
+    WorkerContext* home = &w;
+    waiter->wake = [home, timer] { home->run_soon([timer] { timer->cancel(); }); };
+    switch (b.enter(waiter)) {
+    case policy::Bulkhead::Entry::Admitted: ctx.bulkhead = &b; co_return StageResult::next();
+    case policy::Bulkhead::Entry::Rejected: c.bulkhead_rejected.inc(); co_return StageResult::respond(503, ResponseFlag::BulkheadFull);
+    case policy::Bulkhead::Entry::Queued: break;
+    }
+    c.bulkhead_queued.inc();
+    co_await timer->async_wait(net::use_nothrow);
+    if (waiter->state.load() == policy::Bulkhead::Waiter::Granted || b.abandon(waiter)) {
+        ctx.bulkhead = &b;
+        co_return StageResult::next();
+    }
+    c.bulkhead_rejected.inc();
+    co_return StageResult::respond(503, ResponseFlag::BulkheadFull);
+}
+
+} // namespace
+
 net::awaitable<StageResult> policy_wait(RequestContext& ctx) {
     auto& w = *ctx.worker;
+    if (ctx.bulkhead_pending) {
+        auto r = co_await bulkhead_wait(ctx);
+        if (!r.ok()) co_return r;
+        if (ctx.policy_wait == Duration::zero()) co_return r;
+    }
     asio::steady_timer timer(w.io, ctx.policy_wait);
     co_await timer.async_wait(net::use_nothrow);
     ctx.policy_wait = Duration::zero();
@@ -269,9 +312,13 @@ void report(BreakerGate* gate, BreakerGate::Admission& a, bool counted, bool fai
 void policy_end(RequestContext& ctx) {
     // Rules: nothing to do unless a delay slot is held or a breaker was asked (the common case,
     // no policy, returns here).
-    if (!ctx.fault_delay && ctx.route_admission == BreakerGate::Admission::NotAsked &&
+    if (!ctx.fault_delay && !ctx.bulkhead && ctx.route_admission == BreakerGate::Admission::NotAsked &&
         ctx.pool_admission == BreakerGate::Admission::NotAsked) {
         return;
+    }
+    if (ctx.bulkhead) {
+        ctx.bulkhead->leave();
+        ctx.bulkhead = nullptr;
     }
     if (ctx.fault_delay) { // a request that never waited its delay (shut down meanwhile)
         ctx.fault_delay->active.fetch_sub(1, std::memory_order_relaxed);

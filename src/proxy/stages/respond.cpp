@@ -202,6 +202,7 @@ const char* degraded_reason(ResponseFlag f) {
     switch (f) {
     case ResponseFlag::NoHealthyServer: return "no_server";
     case ResponseFlag::CircuitOpen: return "circuit_open";
+    case ResponseFlag::BulkheadFull: return "bulkhead_full";
     case ResponseFlag::UpstreamConnectFailure:
     case ResponseFlag::UpstreamConnectTimeout:
     case ResponseFlag::UpstreamTimeout:

@@ -126,6 +126,9 @@ json pool(const config::Pool& p) {
               {"retry_backoff_ms", ms(p.retry_backoff)}};
     if (p.health_check) j["health_check"] = health_check(*p.health_check);
     if (p.circuit_breaker) j["circuit_breaker"] = breaker(*p.circuit_breaker);
+    j["resource_limits"] = {{"max_requests", p.resource_limits.max_requests},
+                            {"max_connections", p.resource_limits.max_connections},
+                            {"max_retries", p.resource_limits.max_retries}};
     return j;
 }
 

@@ -314,6 +314,17 @@ void read_policies(Reader& reader, const Field& f, Policies& out) { PolicyReader
 
 void read_pool_breaker(Reader& reader, const Field& f, CircuitBreakerPolicy& out) { PolicyReader(reader).breaker(f, out); }
 
+void read_resource_limits(Reader& reader, const Field& f, Pool& pool) {
+    static constexpr std::string_view kKeys[] = {"max_requests", "max_connections", "max_retries"};
+    auto& rl = pool.resource_limits;
+    rl.loc = reader.loc(f);
+    reader.each_key(f, kKeys, [&](std::string_view key, const Field& v) {
+        if (key == "max_requests") reader.read_uint(v, rules::kMaxQueue, rl.max_requests);
+        else if (key == "max_connections") reader.read_uint(v, rules::kMaxQueue, rl.max_connections);
+        else if (key == "max_retries") reader.read_uint(v, rules::kMaxQueue, rl.max_retries);
+    });
+}
+
 std::optional<RateSpec> parse_rate_spec(std::string_view text, std::string& error) { return parse_rate(text, error); }
 
 } // namespace haven::config

@@ -266,6 +266,14 @@ struct Pool {
     std::uint32_t min_retries_per_second = 10;
     Duration retry_backoff{25};    // base of the jittered exponential backoff (max 10x)
     std::optional<CircuitBreakerPolicy> circuit_breaker; // the pool's own breaker (docs/policies.md)
+    // Caps on what the pool uses at once, for the process (docs/policies.md); 0: no cap.
+    struct ResourceLimits {
+        std::uint32_t max_requests = 0;
+        std::uint32_t max_connections = 0;
+        std::uint32_t max_retries = 0;
+        SourceLoc loc;
+        bool operator==(const ResourceLimits&) const = default;
+    } resource_limits;
     SourceLoc loc;
 };
 

@@ -35,7 +35,7 @@ constexpr std::string_view kPoolKeys[] = {
     "retries", "retry_on", "per_try_timeout", "retry_non_idempotent", "retry_buffer",
     "max_retry_ratio", "min_retries_per_second", "retry_backoff",
     // read in policy_keys.cpp:
-    "circuit_breaker"};
+    "circuit_breaker", "resource_limits"};
 constexpr std::string_view kServerKeys[] = {
     "name", "address", "weight",
     // read in failover_keys.cpp:
@@ -177,6 +177,8 @@ private:
                 r_.each_item(f, [&](std::size_t, const Field& si) { server(si, p); });
             } else if (key == "circuit_breaker") {
                 read_pool_breaker(r_, f, p.circuit_breaker.emplace());
+            } else if (key == "resource_limits") {
+                read_resource_limits(r_, f, p);
             } else {
                 read_pool_failover_key(r_, key, f, p);
             }

@@ -27,6 +27,8 @@ void RequestContext::reset() {
     policy_wait = Duration::zero();
     fault_delay = nullptr;
     bulkhead = nullptr;
+    caps = nullptr;
+    capped_retries = 0;
     bulkhead_pending = false;
     reply_fields_len = 0;
     backoff_due = false;

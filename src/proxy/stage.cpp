@@ -20,6 +20,7 @@ std::string_view flag_name(ResponseFlag f) {
     case ResponseFlag::RateLimited: return "rate limited";
     case ResponseFlag::CircuitOpen: return "circuit open";
     case ResponseFlag::BulkheadFull: return "bulkhead full";
+    case ResponseFlag::Overflow: return "overflow";
     case ResponseFlag::FaultInjected: return "fault injected";
     case ResponseFlag::Draining: return "draining";
     }

@@ -33,6 +33,7 @@ enum class ResponseFlag : std::uint8_t {
     RateLimited,         // 429: a rate limit refused the request
     CircuitOpen,         // 503: the route's or the pool's circuit breaker is open
     BulkheadFull,        // 503: the route's bulkhead had no slot (queue full or queue timeout)
+    Overflow,            // 503: the pool's resource_limits (requests or connections) are all in use
     FaultInjected,       // an injected fault's status (docs/policies.md)
     Draining,            // 503: haven is shutting down (a request still waiting for a retry when
                          // the drain timeout ended; otherwise not used for in-flight requests)

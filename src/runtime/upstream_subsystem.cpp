@@ -88,9 +88,25 @@ void breaker_metrics(Exposition& e, const upstream::PoolState& p) {
               static_cast<double>(b->trips()));
 }
 
+void caps_metrics(Exposition& e, const upstream::PoolState& p) {
+    const auto* c = p.caps();
+    if (!c) return;
+    const std::pair<const char*, std::pair<std::uint32_t, std::uint64_t>> rows[] = {
+        {"requests", {c->requests(), c->overflow_requests()}},
+        {"connections", {c->connections(), c->overflow_connections()}},
+        {"retries", {c->retries(), c->overflow_retries()}}};
+    for (const auto& [resource, v] : rows) {
+        e.gauge("haven_pool_resource_in_use", "What a pool with resource_limits uses now.",
+                {{"pool", p.name()}, {"resource", resource}}, static_cast<double>(v.first));
+        e.counter("haven_pool_overflow_total", "Requests refused (or retries not made) because a resource_limits cap was reached.",
+                  {{"pool", p.name()}, {"resource", resource}}, static_cast<double>(v.second));
+    }
+}
+
 void pool_metrics(Exposition& e, const upstream::ControlPlane& plane) {
     for (const auto& p : plane.pools()) {
         breaker_metrics(e, *p);
+        caps_metrics(e, *p);
         const auto set = p->current();
         const Labels l{{"pool", p->name()}};
         std::size_t healthy = 0;

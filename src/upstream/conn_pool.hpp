@@ -8,6 +8,7 @@
 #pragma once
 
 #include "core/deadlines.hpp"
+#include "upstream/circuit/resource_limits.hpp"
 #include "upstream/host.hpp"
 
 #include <asio/ip/tcp.hpp>
@@ -22,6 +23,12 @@ class ConnPool;
 
 struct UpstreamConn {
     explicit UpstreamConn(asio::any_io_executor ex) : sock(ex) {}
+    ~UpstreamConn() {
+        if (caps) caps->release_connection();
+    }
+    UpstreamConn(const UpstreamConn&) = delete;
+    UpstreamConn& operator=(const UpstreamConn&) = delete;
+    std::shared_ptr<ResourceLimits> caps; // the pool's max_connections counts this connection
     asio::ip::tcp::socket sock;
     HostIndex host = kNoHost;
     std::uint32_t requests = 0; // requests completed on this connection (0 = fresh)

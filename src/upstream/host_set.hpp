@@ -7,6 +7,7 @@
 
 #include "config/schema.hpp"
 #include "upstream/circuit/breaker.hpp"
+#include "upstream/circuit/resource_limits.hpp"
 #include "upstream/host.hpp"
 #include "upstream/host_metrics.hpp"
 #include "upstream/outlier/detector.hpp"
@@ -59,6 +60,8 @@ struct HostSet {
     std::uint32_t breaker_probes = 1;
     std::uint32_t breaker_failure_on = 0; // config::RetryOn bits
     Duration breaker_slow_call{0};
+    // The pool's resource caps (null: none), the same object while the caps do not change.
+    std::shared_ptr<ResourceLimits> caps;
 };
 
 // The pool's static parts (names, resolved addresses, balancing and retry settings), with no

@@ -149,6 +149,13 @@ PoolState::PoolState(ControlEnv& env, const config::Pool& pool, std::uint32_t po
 
 // A breaker whose settings did not change keeps its state and its gate across a reload.
 void PoolState::configure_breaker(const config::Pool& pool) {
+    const auto& rl = pool.resource_limits;
+    const ResourceCaps caps{rl.max_requests, rl.max_connections, rl.max_retries};
+    if (caps == ResourceCaps{}) {
+        caps_.reset();
+    } else if (!caps_ || caps_->caps() != caps) {
+        caps_ = std::make_shared<ResourceLimits>(caps);
+    }
     if (!pool.circuit_breaker) {
         breaker_.reset();
         gate_.reset();
@@ -446,6 +453,7 @@ void PoolState::republish(TimePoint now) {
     set->eligible = std::move(serving.eligible);
     set->tier = serving.tier;
     set->mode = serving.mode;
+    set->caps = caps_;
     if (gate_) {
         set->breaker = gate_;
         set->breaker_probes = config_.circuit_breaker->half_open_requests;

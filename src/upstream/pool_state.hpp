@@ -95,6 +95,7 @@ public:
     std::uint64_t failovers() const { return failovers_; }
     // The pool's circuit breaker, if it has one (its state and trips for the admin side).
     const CircuitBreaker* breaker() const { return breaker_.get(); }
+    const ResourceLimits* caps() const { return caps_.get(); }
 
 private:
     struct Server;
@@ -127,6 +128,7 @@ private:
     bool ever_served_ = false;
     std::unique_ptr<CircuitBreaker> breaker_;
     std::shared_ptr<BreakerGate> gate_;
+    std::shared_ptr<ResourceLimits> caps_;
     std::uint64_t failovers_ = 0;
 };
 

@@ -287,3 +287,30 @@ def test_bulkhead_queue_hands_slots_in_order(spawn):
         t.join(timeout=30)
     assert sorted(s for _, s in results) == [200] * 4, results
     assert time.monotonic() - began >= 1.1, "one at a time: 4 × 300 ms"
+
+
+# --- resource limits ----------------------------------------------------------------------------
+
+def test_a_pools_resource_limits_refuse_at_once_beyond_the_cap(spawn):
+    import threading
+    b = spawn.backend("slow", "--latency-ms", "600")
+    haven = spawn.haven(cfg_with({"app": {"servers": [{"name": "slow", "address": b.address}],
+                                         "resource_limits": {"max_requests": 2}}}, threads=2))
+    results = []
+    def one():
+        began = time.monotonic()
+        r = haven.get("/", timeout=20)
+        results.append((r.status, time.monotonic() - began, r.body))
+    threads = [threading.Thread(target=one) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    ok = [x for x in results if x[0] == 200]
+    over = [x for x in results if x[0] == 503]
+    assert len(ok) == 2 and len(over) == 3, results
+    assert all(d < 0.5 for _, d, _ in over), "refused at once, not queued"
+    assert all(b"overflow" in body for _, _, body in over)
+    m = scrape(haven.admin_port())
+    assert total(m, "haven_pool_overflow_total", pool="app", resource="requests") == 3
+    assert total(m, "haven_pool_resource_in_use", pool="app", resource="requests") == 0, "all released"

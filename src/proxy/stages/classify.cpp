@@ -16,6 +16,7 @@ int status_for(ResponseFlag f) {
     case ResponseFlag::UpstreamProtocolError:
     case ResponseFlag::UpstreamAborted: return 502;
     case ResponseFlag::NoHealthyServer:
+    case ResponseFlag::Overflow:
     case ResponseFlag::Draining: return 503;
     case ResponseFlag::NoRoute: return 404;
     case ResponseFlag::RequestTimeout: return 408;

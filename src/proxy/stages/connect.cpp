@@ -30,7 +30,14 @@ bool reuse_connection(RequestContext& ctx) {
 net::awaitable<StageResult> connect(RequestContext& ctx) {
     auto& w = *ctx.worker;
     ctx.force_fresh = false;
+    // Rules: over the pool's max_connections nothing is opened: 503 overflow, not retried (another
+    // server of the pool counts against the same cap).
+    const auto& caps = ctx.pool->hosts().caps;
+    if (caps && caps->caps().max_connections && !caps->acquire_connection()) {
+        co_return StageResult::fail(ResponseFlag::Overflow, ErrorSource::Internal, false);
+    }
     auto c = std::make_unique<upstream::UpstreamConn>(w.io.get_executor());
+    if (caps && caps->caps().max_connections) c->caps = caps; // released when the connection closes
     c->host = ctx.host;
     const auto& endpoint = ctx.host_rt->info->endpoint;
     auto& session = *ctx.session;

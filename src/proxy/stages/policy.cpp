@@ -173,9 +173,10 @@ StageResult check_limits(RequestContext& ctx, policy::RoutePolicies& p) {
 // 503 with Retry-After; a delay fault holds the request. A stopped request gets the route's
 // fallback instead when it has one (respond.cpp).
 StageResult policy(RequestContext& ctx) {
-    const auto& pool_gate = ctx.pool->hosts().breaker;
+    const auto& set = ctx.pool->hosts();
+    const auto& pool_gate = set.breaker;
     auto* p = ctx.policies;
-    if ((!p || !p->active.load(std::memory_order_relaxed)) && !pool_gate) return StageResult::next();
+    if ((!p || !p->active.load(std::memory_order_relaxed)) && !pool_gate && !set.caps) return StageResult::next();
     const bool route_active = p && p->active.load(std::memory_order_relaxed);
     std::uint32_t header_abort = 0, header_delay = 0;
     if (route_active) {
@@ -204,6 +205,10 @@ StageResult policy(RequestContext& ctx) {
             retry_after(ctx, pool_gate->open_until_ns());
             return StageResult::respond(503, ResponseFlag::CircuitOpen);
         }
+    }
+    if (auto* caps = ctx.pool->hosts().caps.get(); caps && caps->caps().max_requests) {
+        if (!caps->acquire_request()) return StageResult::respond(503, ResponseFlag::Overflow);
+        ctx.caps = caps;
     }
     if (route_active) check_fault_delay(ctx, *p, header_delay);
     return StageResult::next();
@@ -312,9 +317,13 @@ void report(BreakerGate* gate, BreakerGate::Admission& a, bool counted, bool fai
 void policy_end(RequestContext& ctx) {
     // Rules: nothing to do unless a delay slot is held or a breaker was asked (the common case,
     // no policy, returns here).
-    if (!ctx.fault_delay && !ctx.bulkhead && ctx.route_admission == BreakerGate::Admission::NotAsked &&
+    if (!ctx.fault_delay && !ctx.bulkhead && !ctx.caps && ctx.route_admission == BreakerGate::Admission::NotAsked &&
         ctx.pool_admission == BreakerGate::Admission::NotAsked) {
         return;
+    }
+    if (ctx.caps) {
+        ctx.caps->release_request();
+        ctx.caps = nullptr;
     }
     if (ctx.bulkhead) {
         ctx.bulkhead->leave();

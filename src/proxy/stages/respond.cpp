@@ -203,6 +203,7 @@ const char* degraded_reason(ResponseFlag f) {
     case ResponseFlag::NoHealthyServer: return "no_server";
     case ResponseFlag::CircuitOpen: return "circuit_open";
     case ResponseFlag::BulkheadFull: return "bulkhead_full";
+    case ResponseFlag::Overflow: return "overflow";
     case ResponseFlag::UpstreamConnectFailure:
     case ResponseFlag::UpstreamConnectTimeout:
     case ResponseFlag::UpstreamTimeout:

@@ -86,6 +86,15 @@ bool try_again(RequestContext& ctx, const AttemptFailure& f) {
     if (d == RetryDecision::Retry && !ctx.pool->budget().try_acquire(w.scheduler.now())) {
         d = RetryDecision::BudgetExhausted;
     }
+    // The pool's max_retries caps retries in flight (counted as budget_exhausted, and as a
+    // retry overflow in the pool's metrics).
+    if (auto* caps = ctx.pool->hosts().caps.get(); d == RetryDecision::Retry && caps && caps->caps().max_retries) {
+        if (caps->acquire_retry()) {
+            ++ctx.capped_retries;
+        } else {
+            d = RetryDecision::BudgetExhausted;
+        }
+    }
     w.stats.retry_decisions[static_cast<std::size_t>(d)].inc();
     if (d != RetryDecision::Retry) return false;
     ++ctx.retries;
@@ -175,6 +184,9 @@ void begin_attempts(RequestContext& ctx) {
 void end_attempts(RequestContext& ctx) {
     if (!ctx.pool_held) return;
     ctx.pool_held = false;
+    if (auto* caps = ctx.pool->hosts().caps.get(); caps && ctx.capped_retries) {
+        for (; ctx.capped_retries > 0; --ctx.capped_retries) caps->release_retry();
+    }
     ctx.pool->budget().request_finished();
     ctx.pool->drop();
 }

@@ -51,6 +51,7 @@ struct DropRules {
     bool host = false;              // absolute-form: Host is replaced (RFC 9112 §3.2.2)
     bool transfer_encoding = false; // the body is being de-chunked
     bool content_length = false;    // repeated or list-valued: replaced by one clean line
+    bool forwarded_proto = false;   // replaced by haven's (TLS listeners)
 };
 
 bool dropped(const DropRules& d, const Header& h) {
@@ -59,6 +60,7 @@ bool dropped(const DropRules& d, const Header& h) {
     case HeaderId::Expect: return d.expect;
     case HeaderId::Host: return d.host;
     case HeaderId::TransferEncoding: return d.transfer_encoding;
+    case HeaderId::XForwardedProto: return d.forwarded_proto;
     case HeaderId::ContentLength: return d.content_length;
     default: return false;
     }
@@ -146,7 +148,8 @@ void build_request_head(const RequestHead& req, std::string_view raw, const Requ
     drop.content_length = unusual_length(req);
     if (drop.content_length) append_length(t, req.content_length);
     t.append("X-Forwarded-For: ").append(rw.client_ip).append("\r\n");
-    if (!req.find(HeaderId::XForwardedProto)) t.append("X-Forwarded-Proto: ").append(rw.proto).append("\r\n");
+    drop.forwarded_proto = rw.replace_proto;
+    if (rw.replace_proto || !req.find(HeaderId::XForwardedProto)) t.append("X-Forwarded-Proto: ").append(rw.proto).append("\r\n");
     if (!rw.request_id.empty()) t.append("X-Request-Id: ").append(rw.request_id).append("\r\n");
     if (rw.upgrade_websocket) t.append(kUpgradeWebSocket);
     t.append("Via: 1.1 haven\r\n\r\n");

@@ -48,6 +48,7 @@ private:
 struct RequestRewrite {
     std::string_view client_ip;       // appended as a new X-Forwarded-For line
     std::string_view proto = "http";  // X-Forwarded-Proto, added when absent
+    bool replace_proto = false;       // drop the client's X-Forwarded-Proto lines and send `proto` (TLS listeners)
     std::string_view request_id;      // X-Request-Id to add (empty: the client sent one)
     std::string_view default_host;    // Host for HTTP/1.0 requests that carry none
     bool upgrade_websocket = false;   // forward "Connection: Upgrade" + "Upgrade: websocket"

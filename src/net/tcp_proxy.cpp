@@ -6,25 +6,40 @@
 namespace haven::net {
 namespace {
 
-void end_both(asio::ip::tcp::socket& x, asio::ip::tcp::socket& y) {
+void end_both(Stream& x, Stream& y) {
     asio::error_code ignored;
-    x.cancel(ignored);
-    y.cancel(ignored);
-    x.close(ignored);
-    y.close(ignored);
+    x.socket().cancel(ignored);
+    y.socket().cancel(ignored);
+    x.close();
+    y.close();
 }
 
-awaitable<std::uint64_t> pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, char* buf, std::size_t size,
+awaitable<std::tuple<asio::error_code, std::size_t>> read_from(Stream& from, char* buf, std::size_t size) {
+    // Plain reads: every relay read continues a stream, so skipping first attempts would save
+    // nothing (see read_buffer.hpp), and a reset must end the relay at once.
+    if (!from.tls()) return from.socket().async_read_some(asio::buffer(buf, size), use_nothrow);
+    return from.read_some(buf, size, true);
+}
+
+awaitable<std::pair<asio::error_code, std::size_t>> write_to(Stream& to, const char* buf, std::size_t n) {
+    if (!to.tls()) {
+        auto [ec, wn] = co_await asio::async_write(to.socket(), asio::buffer(buf, n), use_nothrow);
+        co_return std::pair{ec, wn};
+    }
+    GatherList<1> one;
+    one.add(std::string_view(buf, n));
+    co_return co_await to.send_all(one);
+}
+
+awaitable<std::uint64_t> pump(Stream& from, Stream& to, char* buf, std::size_t size,
                               const std::function<void()>& on_progress) {
     std::uint64_t total = 0;
     for (;;) {
-        // Plain reads: every relay read continues a stream, so skipping first attempts would save
-        // nothing (see read_buffer.hpp), and a reset must end the relay at once.
-        auto [ec, n] = co_await from.async_read_some(asio::buffer(buf, size), use_nothrow);
+        auto [ec, n] = co_await read_from(from, buf, size);
         if (!ec && n == 0) ec = asio::error::eof;
         if (ec == asio::error::eof) {
             asio::error_code ignored;
-            to.shutdown(asio::socket_base::shutdown_send, ignored);
+            to.shutdown_send(ignored);
             co_return total;
         }
         if (ec) {
@@ -32,7 +47,7 @@ awaitable<std::uint64_t> pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket
             co_return total;
         }
         if (on_progress) on_progress();
-        auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf, n), use_nothrow);
+        auto [wec, wn] = co_await write_to(to, buf, n);
         total += wn;
         if (wec) {
             end_both(from, to);
@@ -43,8 +58,8 @@ awaitable<std::uint64_t> pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket
 
 } // namespace
 
-awaitable<RelayResult> relay(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b, char* buf_ab, char* buf_ba,
-                             std::size_t size, const std::function<void()>& on_progress) {
+awaitable<RelayResult> relay(Stream& a, Stream& b, char* buf_ab, char* buf_ba, std::size_t size,
+                             const std::function<void()>& on_progress) {
     using namespace asio::experimental::awaitable_operators;
     auto [ab, ba] = co_await (pump(a, b, buf_ab, size, on_progress) && pump(b, a, buf_ba, size, on_progress));
     co_return RelayResult{ab, ba};

@@ -1,9 +1,10 @@
-// The layer-4 relay: bytes copied both ways between two connected sockets until both directions
-// have ended. An end of stream on one side is passed on as a half-close (shutdown of sending) on
+// The layer-4 relay: bytes copied both ways between two connected streams (plain or TLS) until
+// both directions have ended. An end of stream on one side is passed on as a half-close (shutdown of sending) on
 // the other, so protocols that half-close keep working; an error on either side ends both.
 #pragma once
 
 #include "net/io.hpp"
+#include "net/stream.hpp"
 
 #include <asio/ip/tcp.hpp>
 
@@ -19,7 +20,7 @@ struct RelayResult {
 
 // `on_progress` runs whenever bytes arrive in either direction (the caller pushes its inactivity
 // deadline forward). Both buffers must have `size` bytes and outlive the relay.
-awaitable<RelayResult> relay(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b, char* buf_ab, char* buf_ba,
+awaitable<RelayResult> relay(Stream& a, Stream& b, char* buf_ab, char* buf_ba,
                              std::size_t size, const std::function<void()>& on_progress);
 
 } // namespace haven::net

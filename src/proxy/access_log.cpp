@@ -125,6 +125,8 @@ std::string AccessLogWriter::format(const AccessRecord& r) {
     append_field(out, "tried", r.tried.view());
     append_field(out, "flag", flag_name(r.flag));
     append_field(out, "request_id", r.request_id.view());
+    append_field(out, "tls_version", r.tls_version.view());
+    append_field(out, "tls_cipher", r.tls_cipher.view());
     out += '}';
     return out;
 }

@@ -48,6 +48,8 @@ struct AccessRecord {
     FixedText<64> server;   // last server tried
     FixedText<160> tried;   // every server tried, comma separated
     FixedText<64> request_id;
+    FixedText<8> tls_version; // "TLSv1.3"; empty on a plain connection
+    FixedText<48> tls_cipher;
 };
 
 // Single producer (one worker), single consumer (the writer thread).

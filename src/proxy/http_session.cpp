@@ -3,6 +3,8 @@
 #include "core/log_exception.hpp"
 #include "http/local_reply.hpp"
 #include "net/address.hpp"
+#include "net/tls/channel.hpp"
+#include "net/tls/server_context.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/request_context.hpp"
 #include "proxy/stages/stages.hpp"
@@ -28,7 +30,7 @@ HttpSession::HttpSession(WorkerContext& w, asio::ip::tcp::socket sock, std::uint
     metrics_->counters.at(w_.index).connections.inc();
     slot = listener;
     asio::error_code ec;
-    const auto peer = client_.remote_endpoint(ec);
+    const auto peer = client_.socket().remote_endpoint(ec);
     client_ip_ = ec ? std::string("unknown") : net::ip_text(peer);
     deadline_.owner = this;
     deadline_.on_expire = &HttpSession::on_deadline;
@@ -51,8 +53,29 @@ HttpSession::~HttpSession() {
 // arrive (one epoll_ctl per connection, which accept already pays several of).
 void HttpSession::start(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener) {
     auto* s = new HttpSession(w, std::move(sock), listener);
+    const auto& l = w.snapshot().listeners[listener];
+    if (l && l->tls) {
+        SSL* ssl = l->tls->new_ssl();
+        if (!ssl) {
+            delete s;
+            return;
+        }
+        // The channel keeps the context alive: its callbacks run during a handshake a reload may outlive.
+        s->client_.set_tls(std::make_unique<net::tls::Channel>(ssl, s->client_.socket().native_handle(), l->tls));
+    }
     s->arm(TimeoutKind::RequestHead, w.config().timeouts.request_headers);
     s->wait_readable();
+}
+
+// The TLS handshake, within the first request's head deadline (timeouts.request_headers, from
+// accept): a client that stalls, sends plain HTTP or garbage is closed and counted by outcome.
+net::awaitable<bool> HttpSession::handshake() {
+    auto& tls = *client_.tls();
+    const auto ec = co_await tls.handshake(client_.socket());
+    metrics_->counters.at(w_.index).handshakes[static_cast<std::size_t>(tls.outcome())].inc();
+    if (ec) co_return false;
+    handshaken_ = true;
+    co_return true;
 }
 
 // Runs the connection's coroutine until the connection closes (then the session is freed) or
@@ -77,23 +100,23 @@ void HttpSession::on_deadline(Deadline* d) {
     auto* s = static_cast<HttpSession*>(d->owner);
     s->fired_ = s->kind_;
     asio::error_code ignored;
-    s->client_.cancel(ignored);
+    s->client_.socket().cancel(ignored);
     if (s->upstream_) s->upstream_->cancel(ignored);
 }
 
 void HttpSession::close_idle() {
     closing_ = true;
     asio::error_code ignored;
-    client_.cancel(ignored);
+    client_.socket().cancel(ignored);
 }
 
 void HttpSession::force_close() {
     closing_ = true;
     aborted_ = true;
     asio::error_code ignored;
-    client_.cancel(ignored);
+    client_.socket().cancel(ignored);
     if (upstream_) upstream_->cancel(ignored);
-    client_.close(ignored);
+    client_.close();
 }
 
 void HttpSession::on_drain() {
@@ -153,7 +176,7 @@ net::awaitable<HttpSession::HeadStatus> HttpSession::read_head() {
                 else in_.compact();
             }
         }
-        if (in_.empty() && idle_ && park_now_) {
+        if (in_.empty() && idle_ && park_now_ && !client_.has_buffered()) {
             park_now_ = false;
             co_return HeadStatus::Parked;
         }
@@ -164,11 +187,7 @@ net::awaitable<HttpSession::HeadStatus> HttpSession::read_head() {
             // A deadline or a shutdown came while no read was pending to cancel: act on it now.
             ec = asio::error::operation_aborted;
         } else {
-            if (!in_.empty() && client_drained_) std::tie(ec) = co_await net::rearm_read(client_); // mid-head
-            if (!ec) {
-                std::tie(ec, n) = co_await client_.async_read_some(
-                    net::ReadBuffer(in_.write_ptr(), in_.write_space(), &client_drained_), net::use_nothrow);
-            }
+            std::tie(ec, n) = co_await client_.read_some(in_.write_ptr(), in_.write_space(), !in_.empty());
         }
         count_waiting(false);
         if (ec && fired_ == TimeoutKind::Park && !closing_) co_return HeadStatus::Parked;
@@ -187,6 +206,7 @@ net::awaitable<HttpSession::HeadStatus> HttpSession::read_head() {
 // deadline, a shutdown or an eviction cancels the wait and closes it.
 void HttpSession::park() {
     in_.release_if_empty();
+    client_.release_idle_buffers();
     const auto idle = w_.config().timeouts.client_idle;
     // The keep-alive time left (a connection parked at once still has nearly all of it).
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(w_.deadlines.now() - idle_since_);
@@ -195,11 +215,10 @@ void HttpSession::park() {
 }
 
 void HttpSession::wait_readable() {
-    client_.async_wait(asio::socket_base::wait_read, [this](const asio::error_code& ec) {
+    client_.socket().async_wait(asio::socket_base::wait_read, [this](const asio::error_code& ec) {
         if (ec || closing_) {
             // 408 is not sent for a connection that never sent a byte (like HAProxy's default).
-            asio::error_code ignored;
-            client_.close(ignored);
+            client_.close();
             delete this;
             return;
         }
@@ -242,6 +261,12 @@ void HttpSession::end_request() {
 }
 
 net::awaitable<void> HttpSession::run() {
+    if (client_.tls() && !handshaken_ && !co_await handshake()) {
+        disarm();
+        client_.close();
+        finished_ = true;
+        co_return;
+    }
     for (;;) {
         const HeadStatus hs = co_await read_head();
         if (hs == HeadStatus::Parked) {
@@ -274,26 +299,21 @@ net::awaitable<void> HttpSession::run() {
 net::awaitable<void> HttpSession::linger_close() {
     asio::error_code ec;
     upstream_ = nullptr;
-    if (client_.is_open() && linger_ && fired_ == TimeoutKind::None) {
-        client_.shutdown(asio::socket_base::shutdown_send, ec);
+    if (client_.socket().is_open() && linger_ && fired_ == TimeoutKind::None) {
+        client_.shutdown_send(ec);
         if (!ec) {
             arm(TimeoutKind::ClientBody, std::chrono::milliseconds(1000));
             char sink[4096];
             for (int i = 0; i < 64; ++i) {
                 // These reads continue the request: re-arm after a drained read (net::rearm_read).
-                asio::error_code rec;
-                std::size_t n = 0;
-                if (client_drained_) std::tie(rec) = co_await net::rearm_read(client_);
-                if (!rec) {
-                    std::tie(rec, n) = co_await client_.async_read_some(net::ReadBuffer(sink, sizeof sink, &client_drained_),
-                                                                        net::use_nothrow);
-                }
+                auto [rec, n] = co_await client_.read_some(sink, sizeof sink, true);
                 if (rec || n == 0) break;
             }
         }
     }
     disarm();
-    client_.close(ec);
+    if (client_.tls() && handshaken_ && !linger_) client_.tls()->close_notify();
+    client_.close();
 }
 
 } // namespace haven::proxy

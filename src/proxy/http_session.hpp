@@ -6,6 +6,7 @@
 #include "http/parser.hpp"
 #include "net/buffer_pool.hpp"
 #include "net/io.hpp"
+#include "net/stream.hpp"
 #include "proxy/session.hpp"
 #include "proxy/worker_context.hpp"
 
@@ -48,9 +49,8 @@ public:
 
     // --- used by the pipeline stages
     WorkerContext& worker() { return w_; }
-    asio::ip::tcp::socket& client() { return client_; }
-    // The client socket's last read reported it drained (net::ReadBuffer; see net::rearm_read).
-    bool& client_drained() { return client_drained_; }
+    net::Stream& client() { return client_; }
+    bool tls() const { return client_.tls() != nullptr; }
     net::IoBuffer& input() { return in_; }
     std::string_view client_ip() const { return client_ip_; }
     std::uint32_t listener() const { return listener_; } // the listener's slot (see Snapshot)
@@ -76,6 +76,7 @@ private:
     void resume();
     net::awaitable<void> run();
     net::awaitable<HeadStatus> read_head();
+    net::awaitable<bool> handshake();
     void park();
     void count_waiting(bool on);
     void wait_readable();
@@ -87,7 +88,7 @@ private:
     static void on_deadline(Deadline* d);
 
     WorkerContext& w_;
-    asio::ip::tcp::socket client_;
+    net::Stream client_;
     std::uint32_t listener_;
     ListenerMetrics* metrics_; // owned by the server's MetricsStore, which outlives sessions
     std::string client_ip_;
@@ -103,7 +104,7 @@ private:
     bool finished_ = false; // the connection is closed: free the session when run() returns
     bool park_now_ = false;  // skip the wait with a buffer: park as soon as the head loop starts
     bool waiting_counted_ = false; // counted in the worker's waiting_idle
-    bool client_drained_ = false;  // see client_drained()
+    bool handshaken_ = false;      // TLS: the handshake is done (plain: unused)
     TimePoint idle_since_{};
     RequestContext* ctx_ = nullptr;
     std::optional<http::RequestParser> parser_;

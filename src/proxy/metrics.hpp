@@ -27,6 +27,7 @@ struct ListenerCounters {
     Counter errors;                   // counted against the SLO: 5xx and answers never sent
     LatencyHistogram latency;         // head received -> response done
     Counter connections;              // accepted
+    std::array<Counter, 9> handshakes; // TLS listeners: by net::tls::Handshake outcome
 };
 
 struct ListenerMetrics {

@@ -33,6 +33,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Co
     for (const auto& l : config->listeners) {
         auto rt = std::make_shared<ListenerRuntime>();
         rt->config = l;
+        if (l.tls) rt->tls = l.tls->context;
         rt->router = Router::compile(
             l, pool_index,
             [&](std::size_t position, const std::string& pool) {

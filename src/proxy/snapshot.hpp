@@ -21,6 +21,7 @@ namespace haven::proxy {
 
 struct ListenerRuntime {
     config::Listener config;
+    std::shared_ptr<const net::tls::ServerContext> tls; // config.tls->context, when the listener speaks TLS
     Router router;
     std::shared_ptr<ListenerMetrics> metrics;
     std::shared_ptr<RouteMetrics> no_route; // requests no route matched

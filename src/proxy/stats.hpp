@@ -20,7 +20,7 @@ private:
     std::atomic<std::uint64_t> v_{0};
 };
 
-inline constexpr std::size_t kFlagCount = static_cast<std::size_t>(ResponseFlag::Draining) + 1;
+inline constexpr std::size_t kFlagCount = static_cast<std::size_t>(ResponseFlag::TlsHandshake) + 1;
 
 struct WorkerStats {
     Counter connections_accepted;
@@ -32,6 +32,7 @@ struct WorkerStats {
     std::array<Counter, kFlagCount> flags;     // responses by ResponseFlag
     Counter upstream_connects;
     Counter upstream_reused;      // requests sent on a pooled connection
+    std::array<Counter, 9> upstream_tls; // TLS handshakes with servers, by net::tls::Handshake outcome
     Counter upstream_stale_retries; // idempotent requests re-sent after a pooled connection died
     std::array<Counter, 5> retry_decisions; // by upstream::RetryDecision: retried, no, budget, limit, no server
     Counter access_log_dropped;   // lines dropped because the log writer fell behind

@@ -3,17 +3,20 @@
 #include "net/address.hpp"
 #include "net/socket_options.hpp"
 #include "net/tcp_proxy.hpp"
+#include "net/tls/channel.hpp"
+#include "net/tls/client_context.hpp"
+#include "net/tls/server_context.hpp"
 #include "proxy/access_log.hpp"
 
 namespace haven::proxy {
 
 TcpSession::TcpSession(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener)
-    : w_(w), client_(std::move(sock)), server_(w.io.get_executor()), listener_(listener),
+    : w_(w), client_(std::move(sock)), server_(asio::ip::tcp::socket(w.io.get_executor())), listener_(listener),
       metrics_(w.snapshot().listeners[listener]->metrics.get()) {
     metrics_->counters.at(w_.index).connections.inc();
     slot = listener;
     asio::error_code ec;
-    const auto peer = client_.remote_endpoint(ec);
+    const auto peer = client_.socket().remote_endpoint(ec);
     client_ip_ = ec ? std::string() : net::ip_text(peer);
     deadline_.owner = this;
     deadline_.on_expire = &TcpSession::on_deadline;
@@ -26,23 +29,49 @@ TcpSession::~TcpSession() {
     w_.remove_session(this);
 }
 
+// A TLS listener's handshake, within timeouts.request_headers (as on http listeners).
+net::awaitable<bool> TcpSession::handshake() {
+    const auto& l = w_.snapshot().listeners[listener_];
+    SSL* ssl = l->tls->new_ssl();
+    if (!ssl) co_return false;
+    client_.set_tls(std::make_unique<net::tls::Channel>(ssl, client_.socket().native_handle(), l->tls));
+    w_.deadlines.set(deadline_, w_.config().timeouts.request_headers);
+    auto& tls = *client_.tls();
+    const auto ec = co_await tls.handshake(client_.socket());
+    w_.deadlines.clear(deadline_);
+    metrics_->counters.at(w_.index).handshakes[static_cast<std::size_t>(tls.outcome())].inc();
+    timed_out_ = false;
+    co_return !ec;
+}
+
+// TLS to a server of a pool with `tls:`; counted in haven_upstream_tls_handshakes_total.
+net::awaitable<bool> TcpSession::upstream_handshake(const std::shared_ptr<const net::tls::ClientContext>& tls,
+                                                    const std::string& host) {
+    auto channel = net::tls::client_channel(tls, server_.socket().native_handle(), host);
+    if (!channel) co_return false;
+    auto& ch = *channel;
+    server_.set_tls(std::move(channel));
+    const auto ec = co_await ch.handshake(server_.socket());
+    w_.stats.upstream_tls[static_cast<std::size_t>(ch.outcome())].inc();
+    co_return !ec;
+}
+
 net::awaitable<void> TcpSession::serve(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener) {
     TcpSession session(w, std::move(sock), listener);
     co_await session.run();
 }
 
 void TcpSession::force_close() {
-    asio::error_code ignored;
-    client_.close(ignored);
-    server_.close(ignored);
+    client_.close();
+    server_.close();
 }
 
 void TcpSession::on_deadline(Deadline* d) {
     auto* s = static_cast<TcpSession*>(d->owner);
     s->timed_out_ = true;
     asio::error_code ignored;
-    s->client_.cancel(ignored);
-    s->server_.cancel(ignored);
+    s->client_.socket().cancel(ignored);
+    s->server_.socket().cancel(ignored);
 }
 
 // Tries servers until one accepts the connection: every server at most once, at most 3 attempts.
@@ -66,20 +95,25 @@ net::awaitable<bool> TcpSession::connect_upstream(upstream::PoolRuntime& pool) {
         const auto& info = pool.hosts().hosts[host_];
         if (!tried_.empty()) tried_ += ',';
         tried_ += info.name;
-        server_ = asio::ip::tcp::socket(w_.io.get_executor());
+        server_ = net::Stream(asio::ip::tcp::socket(w_.io.get_executor()));
         w_.deadlines.set(deadline_, w_.config().timeouts.connect);
         timed_out_ = false;
         w_.stats.upstream_connects.inc();
         auto* rt = pool.acquire(host_);
-        auto [cec] = co_await server_.async_connect(info.endpoint, net::use_nothrow);
+        auto [cec] = co_await server_.socket().async_connect(info.endpoint, net::use_nothrow);
+        // The pool's tls: the handshake runs within the same timeouts.connect.
+        const bool tls_failed = !cec && pool.hosts().tls && !co_await upstream_handshake(pool.hosts().tls, info.tls_name);
+        const bool failed = cec || tls_failed;
         if (rt->info) {
-            if (cec) rt->info->signals->on_failure();
+            if (failed) rt->info->signals->on_failure();
             else rt->info->signals->on_success();
         }
         if (cec && !timed_out_ && net::is_refusal(cec)) pool.on_refused(rt);
         pool.release(rt);
-        if (!cec) co_return true;
-        flag_ = timed_out_ ? ResponseFlag::UpstreamConnectTimeout : ResponseFlag::UpstreamConnectFailure;
+        if (!failed) co_return true;
+        flag_ = timed_out_    ? ResponseFlag::UpstreamConnectTimeout
+                : tls_failed ? ResponseFlag::UpstreamTls
+                             : ResponseFlag::UpstreamConnectFailure;
     }
     co_return false;
 }
@@ -89,13 +123,17 @@ net::awaitable<void> TcpSession::run() {
     const auto start = w_.scheduler.now();
     const std::int64_t start_wall = wall_time_us();
     const auto& listener = w_.snapshot().listeners[listener_];
-    const std::uint32_t pool_index = listener ? listener->router.match(http::RequestHead{}) : kNoPool;
+    std::uint32_t pool_index = listener ? listener->router.match(http::RequestHead{}) : kNoPool;
     net::RelayResult moved;
+    if (listener && listener->tls && !co_await handshake()) {
+        flag_ = ResponseFlag::TlsHandshake;
+        pool_index = kNoPool;
+    }
     upstream::PoolRuntime* pool = pool_index == kNoPool ? nullptr : &w_.pool(pool_index);
     if (pool) pool->hold(); // kept alive across a reload until this connection ends
     if (pool && co_await connect_upstream(*pool)) {
         flag_ = ResponseFlag::None;
-        net::set_stream_options(server_); // client_ inherited the listener's options
+        net::set_stream_options(server_.socket()); // client_ inherited the listener's options
         auto* rt = pool->acquire(host_);
         const auto idle = w_.config().timeouts.client_idle;
         w_.deadlines.set(deadline_, idle);
@@ -107,12 +145,11 @@ net::awaitable<void> TcpSession::run() {
         w_.buffers.release(ba);
         pool->release(rt);
         if (timed_out_) flag_ = ResponseFlag::ClientTimeout;
-    } else if (!pool) {
+    } else if (!pool && flag_ == ResponseFlag::None) {
         flag_ = ResponseFlag::NoRoute;
     }
-    asio::error_code ignored;
-    client_.close(ignored);
-    server_.close(ignored);
+    client_.close();
+    server_.close();
     if (pool) pool->drop();
     w_.stats.flags[static_cast<std::size_t>(flag_)].inc();
     if (w_.access_log) {
@@ -127,6 +164,10 @@ net::awaitable<void> TcpSession::run() {
         r.client.set(client_ip_);
         r.method.set("TCP");
         r.listener.set(metrics_->name);
+        if (const auto* tls = client_.tls(); tls && flag_ != ResponseFlag::TlsHandshake) {
+            r.tls_version.set(tls->version());
+            r.tls_cipher.set(tls->cipher());
+        }
         if (pool) {
             r.pool.set(pool->hosts().name);
             if (host_ < pool->hosts().hosts.size()) r.server.set(pool->hosts().hosts[host_].name);

@@ -27,11 +27,14 @@ public:
 private:
     net::awaitable<void> run();
     net::awaitable<bool> connect_upstream(upstream::PoolRuntime& pool);
+    net::awaitable<bool> handshake();
+    net::awaitable<bool> upstream_handshake(const std::shared_ptr<const net::tls::ClientContext>& tls,
+                                            const std::string& host);
     static void on_deadline(Deadline* d);
 
     WorkerContext& w_;
-    asio::ip::tcp::socket client_;
-    asio::ip::tcp::socket server_;
+    net::Stream client_;
+    net::Stream server_;
     std::uint32_t listener_;
     ListenerMetrics* metrics_;
     std::string client_ip_;

@@ -2,6 +2,9 @@
 // time (docs/metrics.md), and one deep-health check per worker's event loop.
 #include "runtime/proxy_subsystem.hpp"
 
+#include "net/tls/channel.hpp"
+#include "net/tls/server_context.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -35,8 +38,10 @@ void request_metrics(Exposition& e, const MetricsStore& store) {
     for (const auto& [name, l] : store.listeners()) {
         std::array<std::uint64_t, kLatencyBuckets> buckets{};
         std::uint64_t sum_us = 0, errors = 0, conns = 0;
+        std::array<std::uint64_t, net::tls::kHandshakeOutcomes> handshakes{};
         for (std::size_t w = 0; w < l->counters.size(); ++w) {
             const auto& c = l->counters.at(w);
+            for (std::size_t k = 0; k < handshakes.size(); ++k) handshakes[k] += c.handshakes[k].get();
             for (std::size_t b = 0; b < kLatencyBuckets; ++b) buckets[b] += c.latency.buckets[b].get();
             sum_us += c.latency.sum_us.get();
             errors += c.errors.get();
@@ -49,14 +54,22 @@ void request_metrics(Exposition& e, const MetricsStore& store) {
                   labels, static_cast<double>(errors));
         e.counter("haven_connections_accepted_total", "Client connections accepted, by listener.", labels,
                   static_cast<double>(conns));
+        for (std::size_t k = 0; k < handshakes.size(); ++k) {
+            if (handshakes[k] == 0) continue; // TLS listeners only, outcomes seen
+            e.counter("haven_tls_handshakes_total", "TLS handshakes with clients, by listener and outcome.",
+                      {{"listener", name}, {"outcome", net::tls::handshake_name(static_cast<net::tls::Handshake>(k))}},
+                      static_cast<double>(handshakes[k]));
+        }
     }
 }
 
 void worker_metrics(Exposition& e, const std::vector<const proxy::WorkerContext*>& workers) {
     std::array<std::uint64_t, std::size(kDecision)> decisions{};
+    std::array<std::uint64_t, net::tls::kHandshakeOutcomes> upstream_tls{};
     std::uint64_t stale = 0, active = 0, evicted = 0, rejected = 0, dropped = 0;
     for (const auto* w : workers) {
         const auto& s = w->stats;
+        for (std::size_t k = 0; k < upstream_tls.size(); ++k) upstream_tls[k] += s.upstream_tls[k].get();
         for (std::size_t k = 0; k < std::size(kDecision); ++k) decisions[k] += s.retry_decisions[k].get();
         stale += s.upstream_stale_retries.get();
         active += s.connections_active.get();
@@ -75,6 +88,12 @@ void worker_metrics(Exposition& e, const std::vector<const proxy::WorkerContext*
               static_cast<double>(evicted));
     e.counter("haven_connections_rejected_total", "Client connections refused at max_connections (none idle).", {},
               static_cast<double>(rejected));
+    for (std::size_t k = 0; k < upstream_tls.size(); ++k) {
+        if (upstream_tls[k] == 0) continue; // pools with tls: only, outcomes seen
+        e.counter("haven_upstream_tls_handshakes_total", "TLS handshakes with servers (pools with tls:), by outcome.",
+                  {{"outcome", net::tls::handshake_name(static_cast<net::tls::Handshake>(k))}},
+                  static_cast<double>(upstream_tls[k]));
+    }
     e.counter("haven_access_log_dropped_total", "Access-log lines dropped because the writer fell behind.", {},
               static_cast<double>(dropped));
 }
@@ -93,6 +112,12 @@ void ProxySubsystem::commit(const std::shared_ptr<const config::Config>& next) {
 void ProxySubsystem::metrics(Exposition& out) {
     request_metrics(out, data_.metrics());
     worker_metrics(out, data_.workers());
+    for (const auto& l : data_.config().listeners) {
+        if (!l.tls || !l.tls->context) continue;
+        out.gauge("haven_tls_certificate_expiry_timestamp_seconds",
+                  "When the first of the listener's certificates expires (Unix time): alert well before it.",
+                  {{"listener", l.name}}, static_cast<double>(l.tls->context->earliest_expiry()));
+    }
 }
 
 void ProxySubsystem::summary(nlohmann::json& out) {

@@ -14,9 +14,9 @@ std::unique_ptr<UpstreamConn> ConnPool::take() {
 }
 
 void ConnPool::put(std::unique_ptr<UpstreamConn> c) {
-    if (idle_.size() >= max_idle_ || !c->sock.is_open()) {
+    if (idle_.size() >= max_idle_ || !c->stream.socket().is_open()) {
         asio::error_code ignored;
-        c->sock.close(ignored);
+        c->stream.close();
         return;
     }
     c->pool = this;
@@ -37,7 +37,7 @@ void ConnPool::erase(UpstreamConn* c) {
     if (it == idle_.end()) return;
     deadlines_.remove(c->idle);
     asio::error_code ignored;
-    c->sock.close(ignored);
+    c->stream.close();
     idle_.erase(it);
 }
 
@@ -45,7 +45,7 @@ void ConnPool::clear() {
     for (auto& c : idle_) {
         deadlines_.remove(c->idle);
         asio::error_code ignored;
-        c->sock.close(ignored);
+        c->stream.close();
     }
     idle_.clear();
 }

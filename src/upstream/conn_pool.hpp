@@ -11,6 +11,8 @@
 #include "upstream/circuit/resource_limits.hpp"
 #include "upstream/host.hpp"
 
+#include "net/stream.hpp"
+
 #include <asio/ip/tcp.hpp>
 
 #include <cstdint>
@@ -22,19 +24,18 @@ namespace haven::upstream {
 class ConnPool;
 
 struct UpstreamConn {
-    explicit UpstreamConn(asio::any_io_executor ex) : sock(ex) {}
+    explicit UpstreamConn(asio::any_io_executor ex) : stream(asio::ip::tcp::socket(ex)) {}
     ~UpstreamConn() {
         if (caps) caps->release_connection();
     }
     UpstreamConn(const UpstreamConn&) = delete;
     UpstreamConn& operator=(const UpstreamConn&) = delete;
     std::shared_ptr<ResourceLimits> caps; // the pool's max_connections counts this connection
-    asio::ip::tcp::socket sock;
+    net::Stream stream; // TLS when the pool has `tls:`
     HostIndex host = kNoHost;
     std::uint32_t requests = 0; // requests completed on this connection (0 = fresh)
     Deadline idle;              // armed while the connection sits in a pool
     ConnPool* pool = nullptr;   // set while idle
-    bool read_drained = false;  // the last read reported the socket drained (net::ReadBuffer)
 };
 
 class ConnPool {

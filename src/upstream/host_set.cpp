@@ -36,7 +36,9 @@ std::optional<HostSet> describe_pool(const config::Pool& pool, std::uint32_t poo
         }
         set.hosts.push_back(HostInfo{s.name, s.address.text, *ep, s.weight, std::make_shared<HostSignals>(),
                                      std::make_shared<HostMetrics>(workers)});
+        set.hosts.back().tls_name = s.address.host;
     }
+    if (pool.tls) set.tls = pool.tls->context;
     return set;
 }
 

@@ -36,6 +36,7 @@ struct HostInfo {
     // Refused connects (HostSignals::refusals) up to this number were answered by a passing
     // check: a worker that stopped picking the server for an earlier refusal may pick it again.
     std::uint64_t refusals_cleared = 0;
+    std::string tls_name; // the address's host: the name a TLS server's certificate is checked against
 };
 
 struct HostSet {
@@ -62,6 +63,8 @@ struct HostSet {
     Duration breaker_slow_call{0};
     // The pool's resource caps (null: none), the same object while the caps do not change.
     std::shared_ptr<ResourceLimits> caps;
+    // The pool's `tls:` (null: plain TCP to its servers), the same object while it does not change.
+    std::shared_ptr<const net::tls::ClientContext> tls;
 };
 
 // The pool's static parts (names, resolved addresses, balancing and retry settings), with no

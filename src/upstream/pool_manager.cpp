@@ -53,6 +53,8 @@ void PoolRuntime::update(std::shared_ptr<const HostSet> set) {
         next[i]->index = i;
         next[i]->info = &h;
         next[i]->metrics = h.metrics;
+        // Idle connections made under other TLS settings (or none) are not reused.
+        if (old->tls != set_->tls) next[i]->conns->clear();
         next[i]->conns->set_limits(set_->keepalive.max_idle,
                                    std::chrono::duration_cast<Duration>(set_->keepalive.idle_timeout));
         active[i] = next[i]->active;

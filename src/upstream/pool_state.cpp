@@ -77,7 +77,7 @@ HealthParams health_params(const config::HealthCheck& h) {
 }
 
 // The pool's check with the server's overrides applied.
-HttpProbeSpec probe_spec(const config::HealthCheck& h, const config::Server& s) {
+HttpProbeSpec probe_spec(const config::HealthCheck& h, const config::Server& s, const std::optional<config::TlsUpstream>& tls) {
     HttpProbeSpec spec;
     spec.method = h.method;
     spec.path = h.path;
@@ -93,6 +93,7 @@ HttpProbeSpec probe_spec(const config::HealthCheck& h, const config::Server& s) 
         if (o.expect_status) ranges = *o.expect_status;
     }
     for (const auto& [lo, hi] : ranges) spec.expect_status.push_back({lo, hi});
+    if (tls) spec.tls = TlsTarget{tls->context, s.address.host};
     return spec;
 }
 
@@ -239,9 +240,11 @@ void PoolState::start_checker(Server& s) {
     if (env_.make_probe) {
         probe = env_.make_probe(h, s.cfg, target);
     } else if (h.kind == config::HealthCheck::Kind::Tcp) {
-        probe = make_tcp_probe(env_.io, target, params.timeout, env_.scheduler);
+        TlsTarget tls;
+        if (config_.tls) tls = TlsTarget{config_.tls->context, s.cfg.address.host};
+        probe = make_tcp_probe(env_.io, target, params.timeout, env_.scheduler, std::move(tls));
     } else {
-        probe = make_http_probe(env_.io, target, probe_spec(h, s.cfg), params.timeout, env_.scheduler);
+        probe = make_http_probe(env_.io, target, probe_spec(h, s.cfg, config_.tls), params.timeout, env_.scheduler);
     }
     Server* sp = &s;
     // A server with no result yet is checked at once (before haven accepts connections, or as
@@ -264,6 +267,16 @@ void PoolState::reconfigure(const config::Pool& pool, std::uint32_t pool_id) {
     build_servers(pool, std::move(old));
     outliers_.set_params(outlier_params(pool.outlier_detection));
     outliers_.resize(servers_.size());
+    // Without checks every server is up (as at start): a server its removed checks had marked
+    // down would otherwise stay down with nothing left to bring it back.
+    if (!pool.health_check) {
+        for (auto& s : servers_) {
+            if (s->health == HealthStatus::Up) continue;
+            s->health = HealthStatus::Up;
+            s->up_since = env_.scheduler.now();
+            env_.events.add("server_up", config_.name, s->cfg.name, "health checks removed");
+        }
+    }
     // Checkers restart with the new settings; each starts from its server's current health, so
     // nothing flips because of the reload itself.
     for (auto& s : servers_) {

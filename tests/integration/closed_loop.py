@@ -32,8 +32,10 @@ class ClosedLoop:
     """
 
     def __init__(self, port: int, connections: int, duration: float, path: str = "/",
-                 max_requests: int = 2_000_000, timeout: float = 10.0, wait_for_listener: bool = False):
+                 max_requests: int = 2_000_000, timeout: float = 10.0, wait_for_listener: bool = False,
+                 ssl_context=None, server_hostname: str | None = None):
         self.port, self.connections, self.duration, self.path = port, connections, duration, path
+        self.ssl_context, self.server_hostname = ssl_context, server_hostname  # HTTPS when set
         self.max_requests, self.timeout, self.wait_for_listener = max_requests, timeout, wait_for_listener
         self.outcomes: list[Outcome] = []
         self.started = time.monotonic()
@@ -72,7 +74,8 @@ class ClosedLoop:
     async def _connect(self, deadline: float, first: bool):
         while True:
             try:
-                return await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), self.timeout)
+                tls = {"ssl": self.ssl_context, "server_hostname": self.server_hostname} if self.ssl_context else {}
+                return await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port, **tls), self.timeout)
             except (OSError, asyncio.TimeoutError):
                 if not (first and self.wait_for_listener) or not self._more(deadline):
                     raise
@@ -94,7 +97,7 @@ class ClosedLoop:
                 if close:
                     writer.close()
                     reader = writer = None
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as e:
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as e:  # ssl.SSLError is an OSError
                 self.outcomes.append(Outcome(sent, 0, None, f"{type(e).__name__}: {e}"))
                 if writer is not None:
                     writer.close()

@@ -86,6 +86,13 @@ BAD_CONFIGS = {
     "bad_hash_on": BASE.replace("  - name: p\n", "  - name: p\n    balance: hash\n    hash_on: moon  #<\n"),
     "negative_threads": "threads: -1  #<\n" + BASE,
     "zero_max_connections": BASE + "limits:\n  max_connections: 0  #<\n",
+    "tls_unknown_key": BASE.replace("pool: p\npools", "pool: p\n    tls:\n      colour: red  #<\n"
+                                    "      cert: /nonexistent/site.pem\n      key: /nonexistent/site.key\npools"),
+    "tls_bad_min_version": BASE.replace("pool: p\npools", "pool: p\n    tls:\n      min_version: \"1.1\"  #<\n"
+                                        "      cert: /nonexistent/site.pem\n      key: /nonexistent/site.key\npools"),
+    "tls_unreadable_cert": BASE.replace("pool: p\npools", "pool: p\n    tls:\n      cert: /nonexistent/site.pem  #<\n"
+                                        "      key: /nonexistent/site.key\npools"),
+    "tls_pool_unknown_key": BASE.replace("  - name: p\n", "  - name: p\n    tls: { verify: true, sni: x }  #<\n"),
     "default_route_not_last": BASE.replace(
         "    pool: p\n", "    routes:\n      - pool: p  #<\n      - match: { path: /x }\n        pool: p\n"),
 }
@@ -251,7 +258,8 @@ def test_demo_with_busy_port_fails_cleanly(tmp_path):
 # --- access log ------------------------------------------------------------------------------
 
 FIELDS = {"time", "client", "listener", "method", "path", "host", "status", "bytes_in", "bytes_out",
-          "duration_ms", "pool", "server", "attempts", "tried", "flag", "request_id"}
+          "duration_ms", "pool", "server", "attempts", "tried", "flag", "request_id",
+          "tls_version", "tls_cipher"}
 
 
 @pytest.fixture
@@ -296,6 +304,7 @@ def test_access_log_fields_and_flags(logged):
             assert isinstance(rec[k], int), (k, rec)
         assert isinstance(rec["duration_ms"], (int, float)) and rec["duration_ms"] >= 0
         assert isinstance(rec["request_id"], str)
+        assert rec["tls_version"] == rec["tls_cipher"] == ""  # a plain listener
 
     ok = _record(haven, 4, lambda x: x["path"].startswith("/echo"))
     assert (ok["status"], ok["method"], ok["flag"]) == (200, "POST", "-")

@@ -11,6 +11,7 @@ int status_for(ResponseFlag f) {
     switch (f) {
     case ResponseFlag::UpstreamTimeout: return 504;
     case ResponseFlag::UpstreamConnectFailure:
+    case ResponseFlag::UpstreamTls:
     case ResponseFlag::UpstreamConnectTimeout:
     case ResponseFlag::UpstreamReset:
     case ResponseFlag::UpstreamProtocolError:
@@ -31,6 +32,7 @@ int status_for(ResponseFlag f) {
 bool is_upstream_failure(ResponseFlag f) {
     switch (f) {
     case ResponseFlag::UpstreamConnectFailure:
+    case ResponseFlag::UpstreamTls:
     case ResponseFlag::UpstreamConnectTimeout:
     case ResponseFlag::UpstreamTimeout:
     case ResponseFlag::UpstreamReset:

@@ -1,6 +1,8 @@
 // Stage: connect. Reuse an idle keep-alive connection to the chosen server, or open a new one
 // within timeouts.connect.
 #include "net/socket_options.hpp"
+#include "net/tls/channel.hpp"
+#include "net/tls/client_context.hpp"
 #include "proxy/http_session.hpp"
 #include "proxy/stages/stages.hpp"
 
@@ -18,13 +20,35 @@ bool reuse_connection(RequestContext& ctx) {
     if (ctx.force_fresh) return false;
     auto& pool = *ctx.host_rt->conns;
     while (auto c = pool.take()) {
-        if (!http::is_idempotent(ctx.req.method) && !net::still_usable(c->sock)) continue;
+        if (!http::is_idempotent(ctx.req.method) && !net::still_usable(c->stream.socket())) continue;
         ctx.conn = std::move(c);
         ctx.conn_reused = true;
         ctx.worker->stats.upstream_reused.inc();
         return true;
     }
     return false;
+}
+
+// TLS to the server (the pool's `tls:`), within the same timeouts.connect as the TCP connect.
+// Nothing of the request was sent: a failed handshake may be retried on any server; a refused
+// certificate is not a refused connect, so the server stays in this worker's picks (its checks,
+// which verify the same way, take it out).
+net::awaitable<StageResult> handshake(RequestContext& ctx, upstream::UpstreamConn& c,
+                                      const std::shared_ptr<const net::tls::ClientContext>& tls) {
+    auto& session = *ctx.session;
+    auto channel = net::tls::client_channel(tls, c.stream.socket().native_handle(), ctx.host_rt->info->tls_name);
+    if (!channel) co_return StageResult::fail(ResponseFlag::UpstreamTls, ErrorSource::Internal, true);
+    auto& ch = *channel;
+    c.stream.set_tls(std::move(channel));
+    session.watch_upstream(&c.stream.socket());
+    const auto ec = co_await ch.handshake(c.stream.socket());
+    session.watch_upstream(nullptr);
+    ctx.worker->stats.upstream_tls[static_cast<std::size_t>(ch.outcome())].inc();
+    if (!ec) co_return StageResult::next();
+    const bool timed_out = session.fired() == TimeoutKind::Connect;
+    session.clear_fired();
+    co_return StageResult::fail(timed_out ? ResponseFlag::UpstreamConnectTimeout : ResponseFlag::UpstreamTls,
+                                ErrorSource::Upstream, true);
 }
 
 net::awaitable<StageResult> connect(RequestContext& ctx) {
@@ -41,10 +65,10 @@ net::awaitable<StageResult> connect(RequestContext& ctx) {
     c->host = ctx.host;
     const auto& endpoint = ctx.host_rt->info->endpoint;
     auto& session = *ctx.session;
-    session.watch_upstream(&c->sock);
+    session.watch_upstream(&c->stream.socket());
     session.arm(TimeoutKind::Connect, w.config().timeouts.connect);
     w.stats.upstream_connects.inc();
-    auto [ec] = co_await c->sock.async_connect(endpoint, net::use_nothrow);
+    auto [ec] = co_await c->stream.socket().async_connect(endpoint, net::use_nothrow);
     session.watch_upstream(nullptr);
     if (ec) {
         const bool timed_out = session.fired() == TimeoutKind::Connect;
@@ -53,7 +77,10 @@ net::awaitable<StageResult> connect(RequestContext& ctx) {
         co_return StageResult::fail(timed_out ? ResponseFlag::UpstreamConnectTimeout : ResponseFlag::UpstreamConnectFailure,
                                     ErrorSource::Upstream, true);
     }
-    net::set_stream_options(c->sock);
+    net::set_stream_options(c->stream.socket());
+    if (const auto& tls = ctx.pool->hosts().tls) {
+        if (auto r = co_await handshake(ctx, *c, tls); !r.ok()) co_return r;
+    }
     ctx.conn = std::move(c);
     co_return StageResult::next();
 }

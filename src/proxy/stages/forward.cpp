@@ -87,13 +87,7 @@ net::awaitable<StageResult> stream_request_body(RequestContext& ctx) {
         std::size_t want = buf.write_space();
         if (ctx.req.body == BodyKind::ContentLength) want = static_cast<std::size_t>(std::min<std::uint64_t>(want, remaining));
         s.arm(TimeoutKind::ClientBody, w.config().timeouts.client_idle);
-        asio::error_code rec;
-        std::size_t n = 0;
-        if (s.client_drained()) std::tie(rec) = co_await net::rearm_read(s.client()); // mid-message
-        if (!rec) {
-            std::tie(rec, n) = co_await s.client().async_read_some(net::ReadBuffer(buf.write_ptr(), want, &s.client_drained()),
-                                                                   net::use_nothrow);
-        }
+        auto [rec, n] = co_await s.client().read_some(buf.write_ptr(), want, true); // mid-message
         if (rec || n == 0) {
             const bool timeout = s.fired() == TimeoutKind::ClientBody;
             co_return StageResult::fail(timeout ? ResponseFlag::ClientTimeout : ResponseFlag::ClientAborted,
@@ -118,7 +112,7 @@ net::awaitable<StageResult> stream_request_body(RequestContext& ctx) {
         s.arm(TimeoutKind::Server, server_timeout(ctx));
         net::GatherList<1> chunk;
         chunk.add(std::string_view(buf.write_ptr(), take));
-        auto [wec, wn] = co_await net::send_all(ctx.conn->sock, chunk);
+        auto [wec, wn] = co_await ctx.conn->stream.send_all(chunk);
         if (wec) {
             co_return StageResult::fail(s.fired() == TimeoutKind::Server ? ResponseFlag::UpstreamTimeout : ResponseFlag::UpstreamReset,
                                         ErrorSource::Upstream, false);
@@ -144,6 +138,8 @@ net::awaitable<StageResult> send_request(RequestContext& ctx) {
 
     http::RequestRewrite rw;
     rw.client_ip = s.client_ip();
+    rw.proto = s.tls() ? "https" : "http";
+    rw.replace_proto = s.tls(); // a client on TLS cannot claim another scheme
     rw.default_host = ctx.host_rt->info->address_text;
     if (!ctx.req.find(http::HeaderId::XRequestId)) {
         if (!ctx.generated_id) w.request_ids.next(ctx.request_id.data());
@@ -171,15 +167,15 @@ net::awaitable<StageResult> send_request(RequestContext& ctx) {
         s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
         net::GatherList<1> cont;
         cont.add(http::kContinue100);
-        auto [cec, cn] = co_await net::send_all(s.client(), cont);
+        auto [cec, cn] = co_await s.client().send_all(cont);
         if (cec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
     }
     s.arm(TimeoutKind::Server, server_timeout(ctx));
-    s.watch_upstream(&ctx.conn->sock);
+    s.watch_upstream(&ctx.conn->stream.socket());
     asio::error_code ec;
     std::size_t n = 0;
-    if (!net::send_now(ctx.conn->sock, out, ec, n)) {
-        auto [rec, rn] = co_await net::send_rest(ctx.conn->sock, out);
+    if (!ctx.conn->stream.send_now(out, ec, n)) {
+        auto [rec, rn] = co_await ctx.conn->stream.send_rest(out);
         ec = rec;
         n += rn;
     }
@@ -236,7 +232,7 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
                     s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
                     net::GatherList<1> interim;
                     interim.add(buf.readable().substr(0, ctx.resp.head_size));
-                    auto [cec, cn] = co_await net::send_all(s.client(), interim);
+                    auto [cec, cn] = co_await s.client().send_all(interim);
                     if (cec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
                     ctx.bytes_out += cn;
                 }
@@ -256,12 +252,7 @@ net::awaitable<StageResult> read_response_head(RequestContext& ctx) {
         if (s.fired() != TimeoutKind::None || s.aborted()) {
             ec = asio::error::operation_aborted; // fired while no read was pending to cancel
         } else {
-            auto& sock = ctx.conn->sock;
-            if (received_any && ctx.conn->read_drained) std::tie(ec) = co_await net::rearm_read(sock); // mid-head
-            if (!ec) {
-                std::tie(ec, n) = co_await sock.async_read_some(
-                    net::ReadBuffer(buf.write_ptr(), buf.write_space(), &ctx.conn->read_drained), net::use_nothrow);
-            }
+            std::tie(ec, n) = co_await ctx.conn->stream.read_some(buf.write_ptr(), buf.write_space(), received_any);
         }
         if (ec || n == 0) {
             if (s.fired() == TimeoutKind::Server) {

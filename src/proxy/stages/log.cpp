@@ -1,4 +1,5 @@
 // Stage: log. One access-log record per request, handed to the log writer without blocking.
+#include "net/tls/channel.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/http_session.hpp"
 #include "proxy/stages/stages.hpp"
@@ -23,6 +24,10 @@ void log(RequestContext& ctx) {
     r.path.set(ctx.req.target);
     r.host.set(ctx.req.host);
     r.listener.set(ctx.session->listener_metrics().name);
+    if (const auto* tls = ctx.session->client().tls()) {
+        r.tls_version.set(tls->version());
+        r.tls_cipher.set(tls->cipher());
+    }
     if (ctx.pool) {
         const auto& set = ctx.pool->hosts();
         r.pool.set(set.name);

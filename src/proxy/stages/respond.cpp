@@ -108,8 +108,8 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
     s.arm(TimeoutKind::ClientWrite, client_idle);
     asio::error_code wec;
     std::size_t wn = 0;
-    if (!net::send_now(s.client(), out, wec, wn)) {
-        auto [rec, rn] = co_await net::send_rest(s.client(), out);
+    if (!s.client().send_now(out, wec, wn)) {
+        auto [rec, rn] = co_await s.client().send_rest(out);
         wec = rec;
         wn += rn;
     }
@@ -124,14 +124,7 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
     while (!p.done) {
         buf.clear();
         s.arm(TimeoutKind::Server, server_timeout(ctx));
-        auto& sock = ctx.conn->sock;
-        asio::error_code ec;
-        std::size_t n = 0;
-        if (ctx.conn->read_drained) std::tie(ec) = co_await net::rearm_read(sock); // mid-body
-        if (!ec) {
-            std::tie(ec, n) = co_await sock.async_read_some(
-                net::ReadBuffer(buf.write_ptr(), buf.write_space(), &ctx.conn->read_drained), net::use_nothrow);
-        }
+        auto [ec, n] = co_await ctx.conn->stream.read_some(buf.write_ptr(), buf.write_space(), true); // mid-body
         if (ec || n == 0) {
             if (ctx.resp.body == BodyKind::UntilClose && !ec) break; // the server's close ends the body
             ctx.close_client = true; // never complete a cut response
@@ -147,8 +140,8 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
             co_return StageResult::fail(ResponseFlag::UpstreamProtocolError, ErrorSource::Upstream, false);
         }
         s.arm(TimeoutKind::ClientWrite, client_idle);
-        if (!net::send_now(s.client(), out, wec, wn)) {
-            auto [rec, rn] = co_await net::send_rest(s.client(), out);
+        if (!s.client().send_now(out, wec, wn)) {
+            auto [rec, rn] = co_await s.client().send_rest(out);
             wec = rec;
             wn += rn;
         }
@@ -188,7 +181,7 @@ net::awaitable<void> local_reply(RequestContext& ctx, int status, ResponseFlag f
     s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
     net::GatherList<1> out;
     out.add(reply);
-    auto [ec, n] = co_await net::send_all(s.client(), out);
+    auto [ec, n] = co_await s.client().send_all(out);
     ctx.bytes_out += n;
     if (ec) ctx.close_client = true;
 }
@@ -205,6 +198,7 @@ const char* degraded_reason(ResponseFlag f) {
     case ResponseFlag::BulkheadFull: return "bulkhead_full";
     case ResponseFlag::Overflow: return "overflow";
     case ResponseFlag::UpstreamConnectFailure:
+    case ResponseFlag::UpstreamTls:
     case ResponseFlag::UpstreamConnectTimeout:
     case ResponseFlag::UpstreamTimeout:
     case ResponseFlag::UpstreamReset:
@@ -245,7 +239,7 @@ net::awaitable<bool> fallback_reply(RequestContext& ctx) {
     s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
     net::GatherList<1> gl;
     gl.add(out);
-    auto [ec, n] = co_await net::send_all(s.client(), gl);
+    auto [ec, n] = co_await s.client().send_all(gl);
     ctx.bytes_out += n;
     if (ec) ctx.close_client = true;
     co_return true;

@@ -31,6 +31,7 @@ using upstream::RetryDecision;
 std::optional<AttemptFailure> as_attempt_failure(const RequestContext& ctx, ResponseFlag flag) {
     switch (flag) {
     case ResponseFlag::UpstreamConnectFailure:
+    case ResponseFlag::UpstreamTls:
     case ResponseFlag::UpstreamConnectTimeout: return AttemptFailure{FailureKind::ConnectFailure, 0, false};
     case ResponseFlag::UpstreamReset: return AttemptFailure{FailureKind::Reset, 0, ctx.request_sent};
     case ResponseFlag::UpstreamTimeout: return AttemptFailure{FailureKind::Timeout, 0, ctx.request_sent};
@@ -41,6 +42,7 @@ std::optional<AttemptFailure> as_attempt_failure(const RequestContext& ctx, Resp
 std::optional<upstream::AttemptError> attempt_error(ResponseFlag f) {
     switch (f) {
     case ResponseFlag::UpstreamConnectFailure:
+    case ResponseFlag::UpstreamTls:
     case ResponseFlag::UpstreamConnectTimeout: return upstream::AttemptError::Connect;
     case ResponseFlag::UpstreamTimeout: return upstream::AttemptError::Timeout;
     case ResponseFlag::UpstreamReset:

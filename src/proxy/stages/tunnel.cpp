@@ -41,7 +41,7 @@ net::awaitable<StageResult> tunnel(RequestContext& ctx) {
     for (std::size_t i = 0; i < ctx.out_head.count(); ++i) to_client.add(ctx.out_head.piece(i));
     to_client.add(buf.readable().substr(ctx.resp.head_size)); // the server may speak first
     s.arm(TimeoutKind::Tunnel, idle);
-    auto [cec, cn] = co_await net::send_all(s.client(), to_client);
+    auto [cec, cn] = co_await s.client().send_all(to_client);
     ctx.bytes_out += cn;
     buf.clear();
     if (cec) co_return StageResult::fail(ResponseFlag::ClientAborted, ErrorSource::Downstream, false);
@@ -50,14 +50,14 @@ net::awaitable<StageResult> tunnel(RequestContext& ctx) {
     if (!early.empty()) {
         net::GatherList<1> to_server;
         to_server.add(early);
-        auto [sec, sn] = co_await net::send_all(ctx.conn->sock, to_server);
+        auto [sec, sn] = co_await ctx.conn->stream.send_all(to_server);
         ctx.input_used += early.size();
         ctx.bytes_in += sn;
         if (sec) co_return StageResult::fail(ResponseFlag::UpstreamAborted, ErrorSource::Upstream, false);
     }
 
     RelayBuffers relay_buf{w.buffers};
-    const auto moved = co_await net::relay(s.client(), ctx.conn->sock, relay_buf.to_server, relay_buf.to_client,
+    const auto moved = co_await net::relay(s.client(), ctx.conn->stream, relay_buf.to_server, relay_buf.to_client,
                                            w.buffers.buffer_size(), [&s, idle] { s.arm(TimeoutKind::Tunnel, idle); });
     ctx.bytes_in += moved.a_to_b;
     ctx.bytes_out += moved.b_to_a;

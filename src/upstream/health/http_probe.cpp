@@ -7,6 +7,8 @@
 #include "http/chunked.hpp"
 #include "http/parser.hpp"
 #include "net/io.hpp"
+#include "net/tls/channel.hpp"
+#include "net/tls/client_context.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -34,6 +36,7 @@ struct Plan {
     std::vector<StatusRange> expect_status;
     std::string expect_body;
     http::Method method = http::Method::Get; // decides the response framing (HEAD has no body)
+    TlsTarget tls;
 };
 
 struct HttpCheck : ProbeCheck {
@@ -42,6 +45,7 @@ struct HttpCheck : ProbeCheck {
     std::shared_ptr<const Plan> plan;
     std::array<http::Header, kMaxFields> fields{};
     std::array<char, 4096> chunk{};
+    std::unique_ptr<net::tls::Channel> tls; // set once connected, when the pool has tls:
 };
 
 bool status_accepted(int status, const std::vector<StatusRange>& ranges) {
@@ -98,7 +102,8 @@ private:
 
 // Appends what the socket has to `buf`; a zero-byte read is reported as eof.
 asio::awaitable<asio::error_code> read_more(HttpCheck& c, std::string& buf) {
-    auto [ec, n] = co_await c.socket.async_read_some(asio::buffer(c.chunk), net::use_nothrow);
+    auto [ec, n] = c.tls ? co_await c.tls->read_some(c.socket, c.chunk.data(), c.chunk.size(), true)
+                         : co_await c.socket.async_read_some(asio::buffer(c.chunk), net::use_nothrow);
     if (!ec && n == 0) ec = asio::error::eof;
     if (!ec) buf.append(c.chunk.data(), n);
     co_return ec;
@@ -136,6 +141,18 @@ asio::awaitable<std::string> read_body(HttpCheck& c, std::string& buf, std::size
     co_return status == BodyCollector::Status::Malformed ? "malformed response" : "";
 }
 
+asio::awaitable<asio::error_code> send_request(HttpCheck& c) {
+    const auto& request = c.plan->request;
+    if (!c.tls) {
+        auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(request), net::use_nothrow);
+        co_return ec;
+    }
+    const asio::const_buffer buf(request.data(), request.size());
+    asio::error_code ec;
+    if (!c.tls->send_now(&buf, 1, ec) && !ec) ec = co_await c.tls->flush(c.socket);
+    co_return ec;
+}
+
 asio::awaitable<void> check_once(std::shared_ptr<HttpCheck> c, tcp::endpoint target) {
     // The coroutine starts a queue turn after start(): the probe may have been dropped or timed
     // out meanwhile, and async_connect would reopen the socket that was closed to stop it.
@@ -145,9 +162,12 @@ asio::awaitable<void> check_once(std::shared_ptr<HttpCheck> c, tcp::endpoint tar
     if (auto [ec] = co_await c->socket.async_connect(target, net::use_nothrow); ec) {
         co_return finish(*c, ProbeResult{false, reason_for(*c, ec)});
     }
-    if (auto [ec, n] = co_await asio::async_write(c->socket, asio::buffer(plan.request), net::use_nothrow); ec) {
-        co_return finish(*c, ProbeResult{false, reason_for(*c, ec)});
+    if (plan.tls.context) {
+        if (auto why = co_await tls_handshake(*c, plan.tls, c->tls); !why.empty()) {
+            co_return finish(*c, ProbeResult{false, why});
+        }
     }
+    if (auto ec = co_await send_request(*c); ec) co_return finish(*c, ProbeResult{false, reason_for(*c, ec)});
     std::string buf;
     http::ResponseHead head;
     if (auto why = co_await read_head(*c, buf, head); !why.empty()) co_return finish(*c, ProbeResult{false, why});
@@ -179,6 +199,7 @@ std::shared_ptr<const Plan> make_plan(HttpProbeSpec spec, const tcp::endpoint& t
     plan->expect_status = std::move(spec.expect_status);
     plan->expect_body = std::move(spec.expect_body);
     plan->method = spec.method == "HEAD" ? http::Method::Head : http::Method::Get;
+    plan->tls = std::move(spec.tls);
     return plan;
 }
 

@@ -12,6 +12,10 @@
 #include <string>
 #include <vector>
 
+namespace haven::net::tls {
+class ClientContext;
+}
+
 namespace haven::upstream {
 
 struct ProbeResult {
@@ -29,12 +33,20 @@ struct StatusRange {
     int hi = 200;
 };
 
+// A pool's `tls:` for its checks (context null: plain TCP): the check completes a TLS handshake
+// and verifies the server as requests do.
+struct TlsTarget {
+    std::shared_ptr<const net::tls::ClientContext> context;
+    std::string host; // the server address's host (SNI and the verified name)
+};
+
 struct HttpProbeSpec {
     std::string method = "GET";
     std::string path = "/health";
     std::string host;                       // Host header; empty: the server's address
     std::vector<StatusRange> expect_status = {{200, 399}};
     std::string expect_body;                // substring the body must contain; empty: any
+    TlsTarget tls;
 };
 
 class Probe {
@@ -47,10 +59,10 @@ public:
     virtual void start(std::function<void(ProbeResult)> done) = 0;
 };
 
-// Connect only. `timeout` bounds the whole check. `clock` measures ProbeResult::took (it must
+// Connect only (and the TLS handshake when `tls` has a context). `timeout` bounds the whole check. `clock` measures ProbeResult::took (it must
 // outlive the probe); production passes the control thread's Scheduler or the default.
 std::unique_ptr<Probe> make_tcp_probe(asio::io_context& io, asio::ip::tcp::endpoint target, Duration timeout,
-                                      const Clock& clock = SystemClock::instance());
+                                      const Clock& clock = SystemClock::instance(), TlsTarget tls = {});
 // Connect, send the request (Connection: close), read the response (head and, if expect_body is
 // set, up to 64 KiB of body) and judge it.
 std::unique_ptr<Probe> make_http_probe(asio::io_context& io, asio::ip::tcp::endpoint target, HttpProbeSpec spec,

@@ -1,5 +1,8 @@
 #include "upstream/health/probe_check.hpp"
 
+#include "net/tls/channel.hpp"
+#include "net/tls/client_context.hpp"
+
 namespace haven::upstream {
 
 void close_socket(ProbeCheck& c) {
@@ -43,6 +46,18 @@ void abandon(const std::weak_ptr<ProbeCheck>& current) {
     c->done = nullptr;
     close_socket(*c);
     c->watchdog.cancel();
+}
+
+asio::awaitable<std::string> tls_handshake(ProbeCheck& c, const TlsTarget& tls, std::unique_ptr<net::tls::Channel>& out) {
+    out = net::tls::client_channel(tls.context, c.socket.native_handle(), tls.host);
+    if (!out) co_return "tls: out of memory";
+    if (const auto ec = co_await out->handshake(c.socket); ec) {
+        if (c.timed_out) co_return "timeout";
+        const auto detail = out->verify_error();
+        co_return std::string("tls handshake: ") + net::tls::handshake_name(out->outcome()) +
+            (detail.empty() ? "" : " (" + detail + ")");
+    }
+    co_return "";
 }
 
 } // namespace haven::upstream

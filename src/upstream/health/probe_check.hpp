@@ -6,11 +6,16 @@
 
 #include "upstream/health/probe.hpp"
 
+#include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <functional>
 #include <memory>
 #include <string>
+
+namespace haven::net::tls {
+class Channel;
+}
 
 namespace haven::upstream {
 
@@ -37,5 +42,8 @@ void finish(ProbeCheck& c, ProbeResult r);
 void arm_watchdog(const std::shared_ptr<ProbeCheck>& c, Duration timeout);
 // Gives up the check in flight (a new start, or the probe's destruction): `done` never runs.
 void abandon(const std::weak_ptr<ProbeCheck>& current);
+// The TLS handshake on the check's connected socket; `out` gets the channel. "" when done, else
+// why it failed ("timeout", or "tls handshake: certificate (certificate has expired)").
+asio::awaitable<std::string> tls_handshake(ProbeCheck& c, const TlsTarget& tls, std::unique_ptr<net::tls::Channel>& out);
 
 } // namespace haven::upstream

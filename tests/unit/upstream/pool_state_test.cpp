@@ -154,6 +154,18 @@ TEST_F(PoolStateTest, ReloadKeepsTheStateOfUnchangedServers) {
     EXPECT_EQ(ps.current()->hosts.size(), 4u);
 }
 
+TEST_F(PoolStateTest, AReloadThatRemovesTheChecksBringsDownServersBack) {
+    PoolState ps(env, pool(), 0);
+    ps.start();
+    all_ok();
+    probes["web2"]->fallback = test::probe_fail("connection refused");
+    sched.advance(10ms);
+    ASSERT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0}));
+    ps.reconfigure(pool(false), 0); // the same servers, no health_check
+    EXPECT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0, 1})) << "nothing would ever check web2 again";
+    EXPECT_EQ(events.count("server_up"), 1u);
+}
+
 TEST_F(PoolStateTest, RetriesFallBackToUsableServersOfOtherTiers) {
     PoolState ps(env, pool(false), 0);
     EXPECT_EQ(ps.current()->fallback, (std::vector<HostIndex>{2}));

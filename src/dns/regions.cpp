@@ -3,6 +3,7 @@
 
 #include "core/clock.hpp"
 #include "net/address.hpp"
+#include "upstream/health/from_config.hpp"
 
 #include <fmt/format.h>
 
@@ -28,29 +29,6 @@ struct RegionSet::Group {
 };
 
 namespace {
-
-upstream::HealthParams params_of(const config::HealthCheck& h) {
-    upstream::HealthParams p;
-    p.interval = std::chrono::duration_cast<Duration>(h.interval);
-    p.fast_interval = std::chrono::duration_cast<Duration>(h.fast_interval);
-    p.down_interval = std::chrono::duration_cast<Duration>(h.down_interval);
-    p.timeout = std::chrono::duration_cast<Duration>(h.timeout);
-    p.rise = h.rise;
-    p.fall = h.fall;
-    p.jitter = h.jitter;
-    return p;
-}
-
-upstream::HttpProbeSpec http_spec(const config::HealthCheck& h) {
-    upstream::HttpProbeSpec spec;
-    spec.method = h.method;
-    spec.path = h.path;
-    spec.host = h.host;
-    spec.expect_body = h.expect_body;
-    spec.expect_status.clear();
-    for (const auto& [lo, hi] : h.expect_status) spec.expect_status.push_back({lo, hi});
-    return spec;
-}
 
 std::optional<GroupSpec::Endpoint> resolve(const std::string& name, const config::Endpoint& address,
                                            const config::HealthCheck& check, const std::string& what,
@@ -91,7 +69,7 @@ ProbeFactory real_probes(asio::io_context& io, const Clock& clock) {
     return [&io, &clock](const config::HealthCheck& check, const asio::ip::tcp::endpoint& target) {
         const auto timeout = std::chrono::duration_cast<Duration>(check.timeout);
         if (check.kind == config::HealthCheck::Kind::Tcp) return upstream::make_tcp_probe(io, target, timeout, clock);
-        return upstream::make_http_probe(io, target, http_spec(check), timeout, clock);
+        return upstream::make_http_probe(io, target, upstream::http_probe_spec(check), timeout, clock);
     };
 }
 
@@ -163,7 +141,7 @@ void RegionSet::stop() {
 void RegionSet::start_checker(Group& g, Endpoint& e, bool now) {
     const bool first_decides = !e.decided;
     e.checker = std::make_unique<upstream::HealthChecker>(
-        scheduler_, random_, make_probe_(g.spec.check, e.spec.target), params_of(g.spec.check), e.status,
+        scheduler_, random_, make_probe_(g.spec.check, e.spec.target), upstream::health_params(g.spec.check), e.status,
         [this, &g, &e](const upstream::HealthReport& r) { on_report(g, e, r); }, first_decides);
     e.checker->start(now ? upstream::HealthChecker::FirstProbe::Now : upstream::HealthChecker::FirstProbe::Spread);
 }

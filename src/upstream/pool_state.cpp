@@ -1,6 +1,7 @@
 #include "upstream/pool_state.hpp"
 
 #include "upstream/circuit/breaker_config.hpp"
+#include "upstream/health/from_config.hpp"
 
 #include <fmt/format.h>
 
@@ -64,25 +65,9 @@ OutlierParams outlier_params(const config::OutlierDetection& o) {
     return p;
 }
 
-HealthParams health_params(const config::HealthCheck& h) {
-    HealthParams p;
-    p.interval = std::chrono::duration_cast<Duration>(h.interval);
-    p.fast_interval = std::chrono::duration_cast<Duration>(h.fast_interval);
-    p.down_interval = std::chrono::duration_cast<Duration>(h.down_interval);
-    p.timeout = std::chrono::duration_cast<Duration>(h.timeout);
-    p.rise = h.rise;
-    p.fall = h.fall;
-    p.jitter = h.jitter;
-    return p;
-}
-
 // The pool's check with the server's overrides applied.
 HttpProbeSpec probe_spec(const config::HealthCheck& h, const config::Server& s, const std::optional<config::TlsUpstream>& tls) {
-    HttpProbeSpec spec;
-    spec.method = h.method;
-    spec.path = h.path;
-    spec.host = h.host;
-    spec.expect_body = h.expect_body;
+    HttpProbeSpec spec = http_probe_spec(h);
     spec.expect_status.clear();
     auto ranges = h.expect_status;
     if (s.health_check) {

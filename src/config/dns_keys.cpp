@@ -268,7 +268,7 @@ private:
             if (key == "name") named = domain(f, z.name, rs.owner);
             else if (key == "type") typed = type(f, rs.type);
             else if (key == "ttl") record_ttl(f, rs.ttl);
-            else if (key == "routing") read_enum(f, kRouting, rs.routing);
+            else if (key == "routing") r_.read_enum(f, kRouting, rs.routing);
             else if (key == "values") pending.values = f;
             else if (key == "value") pending.value = f;
             else members = f;
@@ -346,7 +346,7 @@ private:
                 pending.value = f;
             } else if (key == "role") {
                 role = f;
-                read_enum(f, kRoles, mb.role);
+                r_.read_enum(f, kRoles, mb.role);
             } else if (key == "weight") {
                 weight(f, rs.routing, mb.weight);
             } else if (key != "region" || r_.read_string(f, mb.region)) {
@@ -425,11 +425,6 @@ private:
         h.server = text.substr(slash + 1);
     }
 
-    template <class E>
-    void read_enum(const Field& f, std::span<const EnumValue> values, E& out) {
-        int v = 0;
-        if (r_.read_enum(f, values, v)) out = static_cast<E>(v);
-    }
 
     Reader& r_;
 };

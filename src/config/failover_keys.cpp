@@ -52,7 +52,7 @@ public:
         else if (key == "outlier_detection") outlier(f, p.outlier_detection);
         else if (key == "min_healthy") r_.read_uint(f, rules::kMinHealthy, p.min_healthy);
         else if (key == "all_backups") r_.read_bool(f, p.all_backups);
-        else if (key == "on_all_down") read_enum(f, kOnAllDown, p.on_all_down);
+        else if (key == "on_all_down") r_.read_enum(f, kOnAllDown, p.on_all_down);
         else if (key == "slow_start") r_.read_duration(f, true, p.slow_start);
         else retry_key(key, f, p);
     }
@@ -64,7 +64,7 @@ public:
             std::uint32_t priority = 0;
             if (r_.read_uint(f, rules::kPriority, priority)) s.priority = priority;
         } else if (key == "state") {
-            read_enum(f, kStates, s.state);
+            r_.read_enum(f, kStates, s.state);
         } else if (key == "health_check") {
             check_override(f, s.health_check.emplace());
         }
@@ -116,7 +116,7 @@ private:
             } else if (key == "jitter") {
                 r_.read_percent(f, PercentForm::Fraction, rules::kMaxJitter, hc.jitter);
             } else if (key == "initial") {
-                read_enum(f, kInitial, hc.initial);
+                r_.read_enum(f, kInitial, hc.initial);
             }
         });
         if (!ok) return;
@@ -356,11 +356,6 @@ private:
         o.max_ejection = OutlierDetection{}.max_ejection;
     }
 
-    template <class E>
-    void read_enum(const Field& f, std::span<const EnumValue> values, E& out) {
-        int v = 0;
-        if (r_.read_enum(f, values, v)) out = static_cast<E>(v);
-    }
 
     Reader& r_;
 };

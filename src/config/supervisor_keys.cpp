@@ -112,7 +112,7 @@ public:
             else if (key == "replicas") r_.read_uint(f, kReplicas, s.replicas);
             else if (key == "ports") (read_ports(f, s.ports) ? ports : bad_ports) = f;
             else if (key == "host") host(f, s.host);
-            else if (key == "restart") read_enum(f, kRestart, s.restart);
+            else if (key == "restart") r_.read_enum(f, kRestart, s.restart);
             else if (key == "liveness" || key == "readiness") probes.emplace_back(f, &(key == "liveness" ? s.liveness : s.readiness).emplace());
             else if (key == "crash_loop") crash_loop(f, s.crash_loop);
             else if (key == "log") log(f, s.log);
@@ -402,11 +402,6 @@ private:
         }
     }
 
-    template <class E>
-    void read_enum(const Field& f, std::span<const EnumValue> values, E& out) {
-        int v = 0;
-        if (r_.read_enum(f, values, v)) out = static_cast<E>(v);
-    }
 
     Reader& r_;
 };

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -69,6 +70,15 @@ public:
     bool read_duration(const Field& f, bool allow_zero, Duration& out);
     bool read_bool(const Field& f, bool& out);
     bool read_enum(const Field& f, std::span<const EnumValue> values, int& out);
+    // The same, into an enum whose values the table lists.
+    template <class E>
+        requires std::is_enum_v<E>
+    bool read_enum(const Field& f, std::span<const EnumValue> values, E& out) {
+        int v = 0;
+        if (!read_enum(f, values, v)) return false;
+        out = static_cast<E>(v);
+        return true;
+    }
     // "20%", "12.5%" or a bare number (see PercentForm) -> a fraction from 0 to max_fraction.
     bool read_percent(const Field& f, PercentForm form, double max_fraction, double& out);
     // Parses host:port and resolves host names. On a resolution failure `out` is still filled.

@@ -3,8 +3,10 @@
 // points at it, and a bad value is not stored.
 #include "config/policy_keys.hpp"
 
+#include "config/jwt_keys.hpp"
 #include "config/retry_on.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -15,7 +17,7 @@
 namespace haven::config {
 namespace {
 
-constexpr std::string_view kPolicyKeys[] = {"rate_limit", "bulkhead", "circuit_breaker", "fault", "fallback"};
+constexpr std::string_view kPolicyKeys[] = {"jwt", "rate_limit", "bulkhead", "circuit_breaker", "fault", "fallback"};
 constexpr std::string_view kBulkheadKeys[] = {"max_concurrent", "max_queue", "queue_timeout"};
 constexpr std::string_view kRateLimitKeys[] = {"limits", "key", "burst", "delay", "max_keys", "trusted_proxies"};
 constexpr std::string_view kBreakerKeys[] = {"consecutive_failures", "failure_ratio", "min_requests", "window",
@@ -100,7 +102,8 @@ public:
     void policies(const Field& m, Policies& p) {
         p.loc = r_.loc(m);
         r_.each_key(m, kPolicyKeys, [&](std::string_view key, const Field& f) {
-            if (key == "rate_limit") rate_limit(f, p.rate_limit.emplace());
+            if (key == "jwt") read_jwt(r_, f, p.jwt.emplace());
+            else if (key == "rate_limit") rate_limit(f, p.rate_limit.emplace());
             else if (key == "bulkhead") bulkhead(f, p.bulkhead.emplace());
             else if (key == "circuit_breaker") breaker(f, p.circuit_breaker.emplace());
             else if (key == "fault") fault(f, p.fault.emplace());
@@ -192,11 +195,19 @@ private:
         }
         const auto colon = text.find(':');
         const std::string kind = text.substr(0, colon);
-        if (colon == std::string::npos || (kind != "header" && kind != "cookie")) {
-            r_.error(f, "unknown key " + rules::quote(text) + " (expected client, route, header:NAME or cookie:NAME)");
+        if (colon == std::string::npos || (kind != "header" && kind != "cookie" && kind != "claim")) {
+            r_.error(f, "unknown key " + rules::quote(text) +
+                            " (expected client, route, header:NAME, cookie:NAME or claim:NAME)");
             return;
         }
         std::string name = text.substr(colon + 1);
+        if (kind == "claim") { // a JWT claim (docs/jwt.md): any non-empty name of visible characters
+            const bool ok = !name.empty() && name.size() <= 256 &&
+                            std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+            if (!ok) r_.error(f, "invalid claim name " + rules::quote(name) + " in " + rules::quote(text));
+            else out = LimitKey{LimitKeyKind::Claim, std::move(name)};
+            return;
+        }
         if (!rules::is_token(name)) {
             r_.error(f, "invalid " + kind + " name " + rules::quote(name) + " in " + rules::quote(text));
             return;

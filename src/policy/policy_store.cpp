@@ -83,6 +83,17 @@ std::shared_ptr<RoutePolicies> PolicyStore::build(const config::Listener& l, std
     // The listener's default limits and the route's own are enforced together.
     if (l.policies.rate_limit) p->limiters.push_back(make_limiter(*l.policies.rate_limit));
     if (own.rate_limit) p->limiters.push_back(make_limiter(*own.rate_limit));
+    if (const auto* j = effective(own.jwt, l.policies.jwt)) {
+        // The claims rate limits count by are extracted with the forwarded ones.
+        std::vector<std::string> key_claims;
+        for (const auto& rl : p->limiters) {
+            if (rl.key.kind == config::LimitKeyKind::Claim) key_claims.push_back(rl.key.name);
+        }
+        p->jwt = jwt::make_authenticator(*j, key_claims, workers_);
+        for (auto& rl : p->limiters) {
+            if (rl.key.kind == config::LimitKeyKind::Claim) rl.claim = p->jwt->claim_index(rl.key.name).value_or(SIZE_MAX);
+        }
+    }
     if (const auto* b = effective(own.bulkhead, l.policies.bulkhead)) {
         p->bulkhead = std::make_unique<Bulkhead>(b->max_concurrent, b->max_queue);
         p->queue_timeout = std::chrono::duration_cast<Duration>(b->queue_timeout);
@@ -108,7 +119,7 @@ void PolicyStore::apply_configured_fault(Entry& e) {
         set_fault_state(p.fault, 0, 503, 0, Duration::zero(), 1000);
     }
     e.fault_until = TimePoint{};
-    const bool any = !p.limiters.empty() || p.bulkhead || p.breaker || p.fallback || p.header_faults || p.fault.any();
+    const bool any = p.jwt || !p.limiters.empty() || p.bulkhead || p.breaker || p.fallback || p.header_faults || p.fault.any();
     p.active.store(any, std::memory_order_relaxed);
 }
 

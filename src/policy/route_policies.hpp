@@ -1,4 +1,5 @@
-// RoutePolicies: one route's policies compiled for the request path — its rate-limit tables (the
+// RoutePolicies: one route's policies compiled for the request path — its JWT check
+// (jwt/authenticator.hpp), its rate-limit tables (the
 // listener's defaults and its own, enforced together), its circuit breaker's gate, its fault
 // injection and its fallback reply. Shared by every worker; whatever changes at run time (the
 // breaker's state, faults switched on through the admin API) is in atomics the request path reads
@@ -11,6 +12,7 @@
 #include "config/schema.hpp"
 #include "core/counters.hpp"
 #include "policy/bulkhead.hpp"
+#include "policy/jwt/authenticator.hpp"
 #include "policy/rate_limit.hpp"
 #include "upstream/circuit/breaker.hpp"
 
@@ -33,6 +35,7 @@ struct RateLimiter {
     std::vector<Net> trusted;
     std::vector<config::RateSpec> specs;
     std::unique_ptr<LimitTable> table;
+    std::size_t claim = SIZE_MAX; // key claim:NAME: the claim's index in the route's JWT check
 };
 
 // A fault in force: written by the control thread (config, admin API), read per request.
@@ -66,6 +69,7 @@ struct RoutePolicies {
 
     std::string listener_name;
     std::string route_name;  // position in the listener's routes, as in the route metrics
+    std::unique_ptr<jwt::Authenticator> jwt; // null: none
     std::vector<RateLimiter> limiters;
     std::unique_ptr<Bulkhead> bulkhead; // null: none
     Duration queue_timeout{0};

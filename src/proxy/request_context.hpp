@@ -66,9 +66,10 @@ struct RequestContext {
     policy::FaultState* fault_delay = nullptr; // the delay fault slot held
     policy::Bulkhead* bulkhead = nullptr;    // the bulkhead slot held
     bool bulkhead_pending = false;           // no slot free: wait for one (policy_wait)
+    policy::jwt::RequestScratch jwt;         // the fields as forwarded when the JWT check rewrote them
     upstream::ResourceLimits* caps = nullptr; // the pool's caps, while this request holds a request slot
     std::uint8_t capped_retries = 0;          // retry slots held
-    std::array<char, 192> reply_fields{};    // extra fields of haven's own reply (Retry-After, RateLimit)
+    std::array<char, 192> reply_fields{};    // extra fields of haven's own reply (Retry-After, RateLimit, WWW-Authenticate)
     std::size_t reply_fields_len = 0;
     bool backoff_due = false;        // a retry was decided: wait the backoff if pick repeats a server
     bool attempt_reported = false;   // this attempt's outcome went to outlier detection

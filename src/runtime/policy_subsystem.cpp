@@ -18,9 +18,34 @@ std::uint64_t sum(const policy::RoutePolicies& p, Counter policy::PolicyCounters
     return n;
 }
 
+// The route's JWT check (docs/jwt.md): one series per result, and its cache.
+void jwt_metrics(Exposition& e, const policy::RoutePolicies& p) {
+    namespace jwt = policy::jwt;
+    const auto& stats = p.jwt->stats();
+    const auto total = [&](auto field) {
+        std::uint64_t n = 0;
+        for (std::size_t w = 0; w < stats.size(); ++w) n += field(stats.at(w)).get();
+        return static_cast<double>(n);
+    };
+    for (std::size_t r = 0; r < jwt::kResults; ++r) {
+        e.counter("haven_jwt_results_total", "Requests the route's JWT check passed or refused, by result.",
+                  {{"listener", p.listener_name}, {"route", p.route_name},
+                   {"result", std::string(jwt::result_name(static_cast<jwt::Result>(r)))}},
+                  total([r](const jwt::AuthStats& s) -> const Counter& { return s.results[r]; }));
+    }
+    for (const bool hit : {true, false}) {
+        e.counter("haven_jwt_cache_lookups_total", "Tokens looked up in the route's verified-token cache.",
+                  {{"listener", p.listener_name}, {"route", p.route_name}, {"result", hit ? "hit" : "miss"}},
+                  total([hit](const jwt::AuthStats& s) -> const Counter& { return hit ? s.cache_hits : s.cache_misses; }));
+    }
+    e.gauge("haven_jwt_cached_tokens", "Verified tokens the route's cache holds now (all workers).",
+            {{"listener", p.listener_name}, {"route", p.route_name}}, static_cast<double>(p.jwt->cached_tokens()));
+}
+
 void route_metrics(Exposition& e, const std::string& key, const policy::PolicyStore::Entry& entry) {
     const auto& p = *entry.policies;
     const Labels l{{"listener", p.listener_name}, {"route", p.route_name}};
+    if (p.jwt) jwt_metrics(e, p);
     if (!p.limiters.empty()) {
         e.counter("haven_rate_limited_total", "Requests answered 429 by a rate limit.", l,
                   static_cast<double>(sum(p, &policy::PolicyCounters::rate_limited)));

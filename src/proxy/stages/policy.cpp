@@ -1,8 +1,9 @@
-// Stage: policy. The route's policies, between route and pick: injected faults, rate limits and
-// circuit breakers (the route's and its pool's). A request they stop is answered here (429, 503,
+// Stage: policy. The route's policies, between route and pick: the JWT check, injected faults,
+// rate limits and circuit breakers (the route's and its pool's). A request they stop is answered here (429, 503,
 // the fault's status, or the route's fallback); one they hold (a rate limit's delay, a delay
 // fault) waits in `policy_wait` before it goes on. A route with no policy costs one load.
 #include "config/retry_on.hpp"
+#include "core/clock.hpp"
 #include "http/fields.hpp"
 #include "proxy/http_session.hpp"
 #include "proxy/stages/stages.hpp"
@@ -64,7 +65,9 @@ std::string_view client_of(const RequestContext& ctx, const policy::RateLimiter&
 }
 
 // The key of the request for a limiter; nullopt when the request has none (not limited by it).
-std::optional<std::uint64_t> key_of(const RequestContext& ctx, const policy::RateLimiter& rl) {
+// `token`: the request's verified JWT, if the route checked one.
+std::optional<std::uint64_t> key_of(const RequestContext& ctx, const policy::RateLimiter& rl,
+                                    const policy::jwt::CachedToken* token) {
     switch (rl.key.kind) {
     case config::LimitKeyKind::Route: return 0;
     case config::LimitKeyKind::Client: return upstream::hash_key(client_of(ctx, rl));
@@ -74,6 +77,10 @@ std::optional<std::uint64_t> key_of(const RequestContext& ctx, const policy::Rat
     }
     case config::LimitKeyKind::Cookie: {
         const auto v = http::find_cookie(ctx.req, rl.key.name);
+        return v.empty() ? std::nullopt : std::optional<std::uint64_t>(upstream::hash_key(v));
+    }
+    case config::LimitKeyKind::Claim: {
+        const auto v = policy::jwt::Authenticator::claim(token, rl.claim);
         return v.empty() ? std::nullopt : std::optional<std::uint64_t>(upstream::hash_key(v));
     }
     }
@@ -148,9 +155,21 @@ void check_fault_delay(RequestContext& ctx, policy::RoutePolicies& p, std::uint3
     ctx.policy_wait = std::max(ctx.policy_wait, Duration(std::chrono::milliseconds(delay_ms)));
 }
 
-StageResult check_limits(RequestContext& ctx, policy::RoutePolicies& p) {
+// The route's JWT check (docs/jwt.md). A refusal is a 401 with WWW-Authenticate (RFC 6750 §3);
+// a pass may have rewritten the forwarded fields, and hands the token's claims to the rate limits.
+StageResult check_jwt(RequestContext& ctx, policy::RoutePolicies& p, const policy::jwt::CachedToken*& token) {
+    const auto d = p.jwt->check(ctx.req, ctx.jwt, wall_time_us() / 1'000'000, ctx.worker->index);
+    if (d.pass) {
+        token = d.token;
+        return StageResult::next();
+    }
+    ctx.reply_fields_len = p.jwt->challenge(d.result, ctx.reply_fields.data(), ctx.reply_fields.size());
+    return StageResult::respond(401, ResponseFlag::JwtRejected);
+}
+
+StageResult check_limits(RequestContext& ctx, policy::RoutePolicies& p, const policy::jwt::CachedToken* token) {
     for (const auto& rl : p.limiters) {
-        const auto key = key_of(ctx, rl);
+        const auto key = key_of(ctx, rl, token);
         if (!key) continue;
         const LimitDecision d = rl.table->acquire(*key, ctx.start);
         if (d.kind == LimitDecision::Kind::Rejected) {
@@ -168,7 +187,9 @@ StageResult check_limits(RequestContext& ctx, policy::RoutePolicies& p) {
 
 } // namespace
 
-// Rules, in order: an injected abort answers at once; a rate limit over its quota answers 429
+// Rules, in order: the JWT check answers 401 to a request without a valid token (first, so a
+// refused request counts against nothing, and so a claim can key a rate limit); an injected
+// abort answers at once; a rate limit over its quota answers 429
 // (or holds the request, with `delay`); an open breaker — the route's, then its pool's — answers
 // 503 with Retry-After; a delay fault holds the request. A stopped request gets the route's
 // fallback instead when it has one (respond.cpp).
@@ -180,9 +201,13 @@ StageResult policy(RequestContext& ctx) {
     const bool route_active = p && p->active.load(std::memory_order_relaxed);
     std::uint32_t header_abort = 0, header_delay = 0;
     if (route_active) {
+        const policy::jwt::CachedToken* token = nullptr; // valid during this call only
+        if (p->jwt) {
+            if (auto r = check_jwt(ctx, *p, token); !r.ok()) return r;
+        }
         if (p->header_faults) header_faults(ctx, header_abort, header_delay);
         if (auto r = check_fault_abort(ctx, *p, header_abort); !r.ok()) return r;
-        if (auto r = check_limits(ctx, *p); !r.ok()) return r;
+        if (auto r = check_limits(ctx, *p, token); !r.ok()) return r;
         if (p->breaker) {
             ctx.route_admission = p->breaker->admit(p->breaker_probes);
             if (ctx.route_admission == BreakerGate::Admission::Reject) {
@@ -270,6 +295,7 @@ bool breaker_failure(std::uint32_t bits, Duration slow_call, const RequestContex
     if (slow_call > Duration::zero() && ctx.worker->scheduler.now() - ctx.start > slow_call) return true;
     switch (flag) {
     case ResponseFlag::UpstreamConnectFailure:
+    case ResponseFlag::UpstreamTls:
     case ResponseFlag::UpstreamConnectTimeout: return (bits & config::RetryOnConnectFailure) != 0;
     case ResponseFlag::UpstreamReset:
     case ResponseFlag::UpstreamAborted:

@@ -50,14 +50,35 @@ json breaker(const config::CircuitBreakerPolicy& b) {
             {"failure_on", b.failure_on},                      {"slow_call_ms", ms(b.slow_call)}};
 }
 
+// The JWT check without its key material: files, kids and algorithms only.
+json jwt_policy(const config::JwtPolicy& p) {
+    json keys = json::array();
+    for (const auto& k : p.keys) {
+        keys.push_back({{"file", k.file.empty() ? k.secret_file : k.file},
+                        {"kind", k.file.empty() ? "hmac_secret" : "pem"},
+                        {"kid", k.kid},
+                        {"alg", k.alg}});
+    }
+    json forward = json::object();
+    for (const auto& [claim, header] : p.forward_claims) forward[claim] = header;
+    const char* from = p.from == config::JwtFrom::Bearer ? "bearer" : p.from == config::JwtFrom::Header ? "header" : "cookie";
+    return {{"issuers", p.issuers},       {"audiences", p.audiences},     {"algorithms", p.algorithms},
+            {"keys", keys},               {"jwks_file", p.jwks_file},     {"leeway_ms", ms(p.leeway)},
+            {"from", p.from_name.empty() ? std::string(from) : std::string(from) + ":" + p.from_name},
+            {"required", p.required},     {"require_exp", p.require_exp}, {"forward_claims", forward},
+            {"cache_size", p.cache_size}, {"realm", p.realm}};
+}
+
 json policies(const config::Policies& p) {
     json j = json::object();
+    if (p.jwt) j["jwt"] = jwt_policy(*p.jwt);
     if (const auto& rl = p.rate_limit) {
         json limits = json::array();
         for (const auto& s : rl->limits) limits.push_back(s.text);
         const auto& k = rl->key;
         const std::string key = k.kind == config::LimitKeyKind::Client ? "client"
                                 : k.kind == config::LimitKeyKind::Route ? "route"
+                                : k.kind == config::LimitKeyKind::Claim ? "claim:" + k.name
                                 : (k.kind == config::LimitKeyKind::Header ? "header:" : "cookie:") + k.name;
         j["rate_limit"] = {{"limits", limits},         {"key", key},
                            {"burst", rl->burst},       {"delay_ms", ms(rl->delay)},

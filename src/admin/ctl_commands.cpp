@@ -169,6 +169,32 @@ std::string format_reload(const json& j) {
                   {"applied", str(j["source"]), str(j["listeners"]), str(j["pools"]), str(j["servers"])}});
 }
 
+// `haven ctl services`: one row per replica (src/supervisor/status_json.cpp has the fields).
+std::string format_services(const json& j) {
+    std::string out;
+    for (const auto& s : j["services"]) {
+        out += fmt::format("service {}  ready {}/{}  restart {}{}\n", str(s["name"]), str(s["ready"]), str(s["desired"]),
+                           str(s["restart"]),
+                           s["rolling_restart"].is_null()
+                               ? ""
+                               : fmt::format("  rolling restart {}/{}", str(s["rolling_restart"]["at"]), str(s["rolling_restart"]["of"])));
+        std::vector<std::vector<std::string>> rows{{"REPLICA", "PID", "PORT", "STATE", "RESTARTS", "LAST EXIT", "LIVENESS", "READINESS"}};
+        const auto probe = [](const json& p) {
+            return p.is_null() ? std::string("-") : str(p["state"]) + (str(p["last"]).empty() ? "" : " (" + str(p["last"]) + ")");
+        };
+        for (const auto& r : s["replicas"]) {
+            rows.push_back({str(r["name"]), r["pid"].is_null() ? "-" : str(r["pid"]), r["port"].is_null() ? "-" : str(r["port"]),
+                            str(r["state"]), str(r["restarts"]), r["last_exit"].is_null() ? "-" : str(r["last_exit"]),
+                            probe(r["liveness"]), probe(r["readiness"])});
+        }
+        out += table(rows, "  ") + "\n";
+    }
+    return out;
+}
+
+std::string format_restart(const json& j) {
+    return "rolling restart of " + str(j["restarting"]) + " started (haven ctl services shows its progress)\n";
+}
 
 // Maps the command line to one API call; "" error on success.
 std::string plan(const std::vector<std::string>& c, Call& call) {
@@ -213,6 +239,11 @@ std::string plan(const std::vector<std::string>& c, Call& call) {
         call = {"POST", "/api/policies/faults/clear", j.dump(), format_ok};
         return "";
     }
+    if (cmd == "services") return call = {"GET", "/api/services", "", format_services}, need(1, "services");
+    if (cmd == "restart") {
+        return c.size() == 2 ? (call = {"POST", "/api/services/" + c[1] + "/restart", "", format_restart}, "")
+                             : need(2, "restart SERVICE");
+    }
     if (cmd == "config") return call = {"GET", "/api/config", "", nullptr}, need(1, "config");
     if (cmd == "slo") return call = {"GET", "/api/slo", "", format_slo}, need(1, "slo");
     if (cmd == "ready") return call = {"GET", "/ready", "", format_ok}, need(1, "ready");
@@ -223,7 +254,7 @@ std::string plan(const std::vector<std::string>& c, Call& call) {
         return c.size() <= 2 ? "" : "usage: haven ctl health [deep]";
     }
     return "unknown command \"" + cmd + "\" (status, pools, pool, drain, enable, maint, weight, events, reload, config, "
-           "slo, ready, health, policies, fault, fault-clear)";
+           "slo, ready, health, policies, fault, fault-clear, services, restart)";
 }
 
 } // namespace
@@ -246,7 +277,7 @@ CtlResult run_ctl(const CtlOptions& o, const std::vector<std::string>& command) 
         }
         return {1, o.json ? reply.body : "", err};
     }
-    const bool unhealthy = reply.status != 200;
+    const bool unhealthy = reply.status < 200 || reply.status >= 300; // 202: a rolling restart was accepted
     if (o.json || j.is_discarded() || !call.format) return {unhealthy ? 1 : 0, reply.body, ""};
     try {
         return {unhealthy ? 1 : 0, call.format(j), ""};

@@ -6,12 +6,20 @@
 // Defaults live in the member initialisers below, so a reader sees them in one place.
 #pragma once
 
+#include "config/supervisor_schema.hpp"
+
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace haven::net::tls {
+class ServerContext;
+class ClientContext;
+} // namespace haven::net::tls
 
 namespace haven::config {
 
@@ -61,16 +69,16 @@ struct RateSpec {
     bool operator==(const RateSpec&) const = default;
 };
 
-enum class LimitKeyKind { Client, Header, Cookie, Route };
+enum class LimitKeyKind { Client, Header, Cookie, Route, Claim };
 struct LimitKey {
     LimitKeyKind kind = LimitKeyKind::Client;
-    std::string name; // header or cookie name
+    std::string name; // header, cookie or JWT claim name
     bool operator==(const LimitKey&) const = default;
 };
 
 struct RateLimitPolicy {
     std::vector<RateSpec> limits;             // at most 4, all enforced together
-    LimitKey key;                             // what is counted: client (address), header:N, cookie:N, route
+    LimitKey key;                             // what is counted: client (address), header:N, cookie:N, claim:N, route
     std::uint32_t burst = 0;                  // requests at once; 0: each limit's count
     Duration delay{0};                        // > 0: hold a request up to this long instead of 429
     std::uint32_t max_keys = 100'000;         // per route; least recently used keys are forgotten
@@ -124,7 +132,41 @@ struct BulkheadPolicy {
     bool operator==(const BulkheadPolicy&) const = default;
 };
 
+// --- JWT authentication (docs/jwt.md). Key files are read by the loader: their content is part
+// of the policy, so a reload that finds a changed file builds the route's check anew.
+struct JwtKey {
+    std::string file;        // a PEM public key or certificate, path as written
+    std::string secret_file; // or an HMAC secret
+    std::string kid;         // empty: tried for any token
+    std::string alg;         // empty: any allowed algorithm of the key's family
+    std::string material;    // the file's content (filled by the loader; never shown)
+    SourceLoc loc;
+    bool operator==(const JwtKey&) const = default;
+};
+
+enum class JwtFrom { Bearer, Header, Cookie };
+
+struct JwtPolicy {
+    std::vector<std::string> issuers;    // empty: iss not checked
+    std::vector<std::string> audiences;  // empty: aud not checked
+    std::vector<std::string> algorithms; // required; never "none"
+    std::vector<JwtKey> keys;
+    std::string jwks_file;
+    std::string jwks;                    // its content (filled by the loader; never shown)
+    Duration leeway{30'000};             // for exp, nbf and iat
+    JwtFrom from = JwtFrom::Bearer;      // Authorization: Bearer, a header, or a cookie
+    std::string from_name;               // header or cookie name
+    bool required = true;                // false: a request without a token passes, without claims
+    bool require_exp = true;
+    std::vector<std::pair<std::string, std::string>> forward_claims; // claim -> request header
+    std::uint32_t cache_size = 4096;     // verified tokens kept per route (over all workers)
+    std::string realm;                   // in WWW-Authenticate; empty: none
+    SourceLoc loc;
+    bool operator==(const JwtPolicy&) const = default;
+};
+
 struct Policies {
+    std::optional<JwtPolicy> jwt;
     std::optional<RateLimitPolicy> rate_limit;
     std::optional<BulkheadPolicy> bulkhead;
     std::optional<CircuitBreakerPolicy> circuit_breaker;
@@ -132,7 +174,7 @@ struct Policies {
     std::optional<FallbackPolicy> fallback;
     SourceLoc loc;
     bool operator==(const Policies&) const = default;
-    bool empty() const { return !rate_limit && !bulkhead && !circuit_breaker && !fault && !fallback; }
+    bool empty() const { return !jwt && !rate_limit && !bulkhead && !circuit_breaker && !fault && !fallback; }
 };
 
 struct Route {
@@ -152,6 +194,44 @@ struct Slo {
     SourceLoc loc;
 };
 
+// TLS on a listener (docs/tls.md). The loader reads the files and builds the OpenSSL contexts
+// (`context`), so a certificate that cannot serve is a config error and a reload re-reads them.
+struct TlsCertificate {
+    std::string cert_file;  // PEM: the certificate, then its chain
+    std::string key_file;   // PEM: its private key
+    std::string ocsp_file;  // DER OCSP response to staple; empty: no stapling
+    SourceLoc loc;
+};
+
+struct TlsListener {
+    std::vector<TlsCertificate> certificates; // chosen by SNI; the first is the default
+    std::string min_version = "1.2";          // "1.2" or "1.3"; TLS 1.3 is the maximum
+    std::string ciphers;                      // TLS 1.2 cipher list; empty: Mozilla "intermediate"
+    std::string ciphersuites;                 // TLS 1.3 suites; empty: OpenSSL's default three
+    std::string curves;                       // empty: X25519:prime256v1:secp384r1
+    std::vector<std::string> alpn;            // empty: http/1.1 on http listeners, none on tcp
+    bool session_tickets = true;              // stateless resumption, keys rotated every ticket_rotation
+    Duration ticket_rotation{3'600'000};
+    std::uint32_t session_cache = 20'000;     // server-side cache entries; 0: none
+    std::shared_ptr<const net::tls::ServerContext> context;
+    SourceLoc loc;
+    bool operator==(const TlsListener& o) const { return context == o.context; }
+};
+
+// TLS toward a pool's servers and its health checks (docs/tls.md).
+struct TlsUpstream {
+    bool verify = true;         // check the server's certificate chain and name
+    std::string ca_file;        // PEM bundle; empty: the system's trust store
+    std::string server_name;    // SNI and the name verified; empty: the server address's host
+    std::string cert_file;      // client certificate (mTLS), with key_file
+    std::string key_file;
+    std::string min_version = "1.2";
+    std::string ciphers;        // empty: as listeners
+    std::shared_ptr<const net::tls::ClientContext> context;
+    SourceLoc loc;
+    bool operator==(const TlsUpstream& o) const { return context == o.context; }
+};
+
 struct Listener {
     std::string name;
     Endpoint listen;
@@ -160,6 +240,7 @@ struct Listener {
     std::string pool;          // shorthand: a default route to this pool (required for tcp)
     std::optional<Slo> slo;    // overrides the top-level slo for this listener
     Policies policies;         // every route's defaults
+    std::optional<TlsListener> tls; // terminate TLS (docs/tls.md)
     SourceLoc loc;
 };
 
@@ -274,6 +355,7 @@ struct Pool {
         SourceLoc loc;
         bool operator==(const ResourceLimits&) const = default;
     } resource_limits;
+    std::optional<TlsUpstream> tls; // speak TLS to the servers (docs/tls.md)
     SourceLoc loc;
 };
 
@@ -310,6 +392,8 @@ struct Admin {
     SourceLoc loc;
 };
 
+struct DnsConfig; // config/dns_schema.hpp
+
 struct Config {
     std::string source;    // file the config was read from
     unsigned threads = 0;  // worker threads; 0 = number of cores
@@ -320,6 +404,9 @@ struct Config {
     AccessLog access_log;
     std::optional<Admin> admin;
     Slo slo;
+    Supervisor supervisor; // `services:` and the pools that take servers from them
+    // `regions:` and `dns:` (config/dns_schema.hpp, docs/dns.md); null when neither is written.
+    std::shared_ptr<const DnsConfig> dns;
 
     const Pool* find_pool(std::string_view name) const;
 };

@@ -2,6 +2,8 @@
 // Errors point at the item's own location; checks that concern the whole file have none.
 #include "config/validate.hpp"
 
+#include "config/dns_keys.hpp"
+#include "config/jwt_keys.hpp"
 #include "config/observe_keys.hpp"
 #include "config/value_rules.hpp"
 #include "config/retry_on.hpp"
@@ -30,6 +32,7 @@ public:
         for (std::size_t i = 0; i < c_.listeners.size(); ++i) listener(i);
         for (std::size_t i = 0; i < c_.pools.size(); ++i) pool(i);
         check_observe_keys(c_, errors_); // slo and admin
+        check_dns_keys(c_, errors_);     // regions and dns
         return std::move(errors_);
     }
 
@@ -131,6 +134,7 @@ private:
             add(l.loc, path + ": an http listener needs \"routes\" or \"pool\"");
         }
         routes(path, l);
+        check_claim_limit_keys(l, path, c_.source, errors_);
     }
 
     // Rules: "listen" is required; two listeners cannot share a host:port (port 0 asks the
@@ -189,7 +193,8 @@ private:
             add(p.loc, path + ".name: duplicate pool name " + rules::quote(p.name) + " (first at " +
                            rules::loc_text(it->second->loc) + ")");
         }
-        if (p.servers.empty()) add(p.loc, path + ": has no servers");
+        // A pool with servers_from gets its servers from a service; an error there is reported there.
+        if (p.servers.empty() && !c_.supervisor.feeds_pool(i)) add(p.loc, path + ": has no servers");
         range(p.loc, path + ".keepalive.max_idle", rules::kMaxIdle, p.keepalive.max_idle);
         if (p.keepalive.idle_timeout.count() <= 0) {
             add(p.loc, path + ".keepalive.idle_timeout: must be greater than 0");

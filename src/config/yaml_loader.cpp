@@ -2,9 +2,12 @@
 // (unknown keys, types, positions) live in yaml_reader.cpp; cross-item rules in validate.cpp.
 #include "config/yaml_loader.hpp"
 
+#include "config/dns_keys.hpp"
 #include "config/failover_keys.hpp"
 #include "config/observe_keys.hpp"
 #include "config/policy_keys.hpp"
+#include "config/tls_keys.hpp"
+#include "config/supervisor_keys.hpp"
 #include "config/validate.hpp"
 #include "config/yaml_reader.hpp"
 
@@ -20,12 +23,18 @@ namespace {
 constexpr std::string_view kTopKeys[] = {"threads", "listeners", "pools", "timeouts",
                                          "limits",  "access_log",
                                          // read in observe_keys.cpp:
-                                         "slo", "admin"};
+                                         "slo", "admin",
+                                         // read in supervisor_keys.cpp:
+                                         "services",
+                                         // read in dns_keys.cpp:
+                                         "regions", "dns"};
 constexpr std::string_view kListenerKeys[] = {"name", "listen", "mode", "routes", "pool",
                                               // read in observe_keys.cpp:
                                               "slo",
                                               // read in policy_keys.cpp:
-                                              "policies"};
+                                              "policies",
+                                              // read in tls_keys.cpp:
+                                              "tls"};
 constexpr std::string_view kRouteKeys[] = {"match", "pool", "policies"};
 constexpr std::string_view kMatchKeys[] = {"host", "path_prefix", "path", "methods"};
 constexpr std::string_view kPoolKeys[] = {
@@ -35,7 +44,11 @@ constexpr std::string_view kPoolKeys[] = {
     "retries", "retry_on", "per_try_timeout", "retry_non_idempotent", "retry_buffer",
     "max_retry_ratio", "min_retries_per_second", "retry_backoff",
     // read in policy_keys.cpp:
-    "circuit_breaker", "resource_limits"};
+    "circuit_breaker", "resource_limits",
+    // read in tls_keys.cpp:
+    "tls",
+    // read in supervisor_keys.cpp:
+    "servers_from"};
 constexpr std::string_view kServerKeys[] = {
     "name", "address", "weight",
     // read in failover_keys.cpp:
@@ -83,8 +96,13 @@ public:
                 read_slo(r_, f, c_.slo);
             } else if (key == "admin") {
                 read_admin(r_, f, c_.admin.emplace());
+            } else if (key == "services") {
+                read_services(r_, f, c_.supervisor);
+            } else if (key == "regions" || key == "dns") {
+                read_dns_key(r_, key, f, c_);
             }
         });
+        expand_servers_from(r_, c_); // a pool may name a service written further down
         // A listener's slo starts from the top-level one, which may come later in the file.
         for (const auto& [index, f] : listener_slos_) {
             read_slo(r_, f, c_.listeners[index].slo.emplace(c_.slo));
@@ -104,17 +122,20 @@ private:
     void listener(const Field& item) {
         Listener& l = c_.listeners.emplace_back();
         l.loc = r_.loc(item);
+        std::optional<Field> tls;
         r_.each_key(item, kListenerKeys, [&](std::string_view key, const Field& f) {
             if (key == "name") read_name(f, l.name);
             else if (key == "listen") r_.read_endpoint(f, true, l.listen);
-            else if (key == "mode") read_enum(f, kModes, l.mode);
+            else if (key == "mode") r_.read_enum(f, kModes, l.mode);
             else if (key == "pool") r_.read_string(f, l.pool);
             else if (key == "slo") listener_slos_.emplace_back(c_.listeners.size() - 1, f);
             else if (key == "policies") read_policies(r_, f, l.policies);
+            else if (key == "tls") tls = f;
             else if (key == "routes") {
                 r_.each_item(f, [&](std::size_t, const Field& ri) { route(ri, l); });
             }
         });
+        if (tls) read_listener_tls(r_, *tls, l); // needs the name and mode
     }
 
     void route(const Field& item, Listener& l) {
@@ -170,7 +191,7 @@ private:
         p.loc = r_.loc(item);
         r_.each_key(item, kPoolKeys, [&](std::string_view key, const Field& f) {
             if (key == "name") read_name(f, p.name);
-            else if (key == "balance") read_enum(f, kBalances, p.balance);
+            else if (key == "balance") r_.read_enum(f, kBalances, p.balance);
             else if (key == "hash_on") hash_on(f, p.hash_on);
             else if (key == "keepalive") keepalive(f, p.keepalive);
             else if (key == "servers") {
@@ -179,6 +200,10 @@ private:
                 read_pool_breaker(r_, f, p.circuit_breaker.emplace());
             } else if (key == "resource_limits") {
                 read_resource_limits(r_, f, p);
+            } else if (key == "tls") {
+                read_pool_tls(r_, f, p.tls.emplace());
+            } else if (key == "servers_from") {
+                read_servers_from(r_, f, c_, c_.pools.size() - 1);
             } else {
                 read_pool_failover_key(r_, key, f, p);
             }
@@ -292,11 +317,6 @@ private:
         log.enabled = path_ok;
     }
 
-    template <class E>
-    void read_enum(const Field& f, std::span<const EnumValue> values, E& out) {
-        int v = 0;
-        if (r_.read_enum(f, values, v)) out = static_cast<E>(v);
-    }
 
     Reader& r_;
     Config& c_;

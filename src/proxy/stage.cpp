@@ -22,7 +22,10 @@ std::string_view flag_name(ResponseFlag f) {
     case ResponseFlag::BulkheadFull: return "bulkhead full";
     case ResponseFlag::Overflow: return "overflow";
     case ResponseFlag::FaultInjected: return "fault injected";
+    case ResponseFlag::JwtRejected: return "jwt rejected";
     case ResponseFlag::Draining: return "draining";
+    case ResponseFlag::UpstreamTls: return "upstream tls failure";
+    case ResponseFlag::TlsHandshake: return "tls handshake";
     }
     return "?";
 }

@@ -35,8 +35,13 @@ enum class ResponseFlag : std::uint8_t {
     BulkheadFull,        // 503: the route's bulkhead had no slot (queue full or queue timeout)
     Overflow,            // 503: the pool's resource_limits (requests or connections) are all in use
     FaultInjected,       // an injected fault's status (docs/policies.md)
+    JwtRejected,         // 401: the route's JWT check refused the request (no token, or an invalid one)
     Draining,            // 503: haven is shutting down (a request still waiting for a retry when
                          // the drain timeout ended; otherwise not used for in-flight requests)
+    UpstreamTls,         // 502: the TLS handshake with the server failed (its certificate was not
+                         // verified, no version or cipher in common, or it closed): nothing sent
+    TlsHandshake,        // the client's TLS handshake failed (tcp listeners; http ones log nothing,
+                         // as no request came: see haven_tls_handshakes_total)
 };
 
 std::string_view flag_name(ResponseFlag f);

@@ -26,9 +26,12 @@ Runtime::Runtime(std::shared_ptr<const config::Config> config) : cfg_(std::move(
     slo_ = std::make_unique<SloSubsystem>(control_, upstream_->plane().scheduler(), proxy_->data());
     policy_ = std::make_unique<PolicySubsystem>(upstream_->plane().scheduler(), events_, *policies_);
     process_ = std::make_unique<ProcessSection>(events_, [this] { return cfg_; });
+    supervisor_ = std::make_unique<SupervisorSubsystem>(control_, upstream_->plane().scheduler(), events_,
+                                                        upstream_->plane(), *cfg_);
+    dns_ = std::make_unique<DnsSubsystem>(control_, events_, upstream_->plane(), *cfg_);
     // A new subsystem is constructed above and added to these two lists.
-    subsystems_ = {upstream_.get(), proxy_.get(), slo_.get(), policy_.get()};
-    sections_ = {proxy_.get(), upstream_.get(), slo_.get(), policy_.get(), process_.get()};
+    subsystems_ = {upstream_.get(), proxy_.get(), slo_.get(), policy_.get(), supervisor_.get(), dns_.get()};
+    sections_ = {proxy_.get(), upstream_.get(), slo_.get(), policy_.get(), supervisor_.get(), dns_.get(), process_.get()};
     start_admin();
 }
 
@@ -69,6 +72,7 @@ std::optional<asio::ip::tcp::endpoint> Runtime::admin_listening() const {
 // subsystem must be able to take it (listeners bind, servers resolve). Returns every reason it
 // was refused (empty on success).
 std::vector<std::string> Runtime::reload() {
+    const auto reloading = supervisor_->notify_reloading(); // systemd: RELOADING=1, then READY=1
     spdlog::info("reload: reading {}", cfg_->source);
     auto result = config::load_file(cfg_->source);
     std::vector<std::string> errors;
@@ -109,8 +113,10 @@ void Runtime::warm_up() {
     auto& plane = upstream_->plane();
     const auto& clock = SystemClock::instance();
     const auto begin = clock.now();
-    const auto until = begin + plane.longest_check_timeout() + std::chrono::milliseconds(500);
-    while (!plane.first_round_done() && !control_.stopped() && clock.now() < until) {
+    // Supervised replicas get their first readiness result meanwhile (bounded on its own).
+    const auto until = begin + std::max<Duration>(plane.longest_check_timeout() + std::chrono::milliseconds(500),
+                                                  supervisor_->warm_up_limit());
+    while ((!plane.first_round_done() || !supervisor_->settled()) && !control_.stopped() && clock.now() < until) {
         control_.run_one_for(std::chrono::milliseconds(10));
     }
     const auto took = to_ms(clock.now() - begin);
@@ -162,6 +168,8 @@ int Runtime::run() {
     // Start order: the control plane (checks), its first round, then the workers and what reads
     // their counters.
     upstream_->start();
+    dns_->start(); // its regions' first checks run during warm_up; it answers from then on
+    supervisor_->start();
     warm_up();
     if (!control_.stopped()) {
         proxy_->start();
@@ -169,6 +177,8 @@ int Runtime::run() {
         policy_->start();
         serving_ = true;
         spdlog::info("haven ready: {} worker thread(s)", proxy_->data().workers().size());
+        supervisor_->notify_ready("serving");
+        if (on_ready) on_ready();
     }
     control_.run();
     spdlog::info("stopped");

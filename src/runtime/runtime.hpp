@@ -21,10 +21,12 @@
 #include "config/schema.hpp"
 #include "core/event_log.hpp"
 #include "net/io.hpp"
+#include "runtime/dns_subsystem.hpp"
 #include "runtime/policy_subsystem.hpp"
 #include "runtime/process_section.hpp"
 #include "runtime/proxy_subsystem.hpp"
 #include "runtime/slo_subsystem.hpp"
+#include "runtime/supervisor_subsystem.hpp"
 #include "runtime/upstream_subsystem.hpp"
 
 #include <asio/io_context.hpp>
@@ -65,6 +67,10 @@ public:
     double uptime_seconds() override;
     const std::vector<admin::Section*>& sections() override { return sections_; }
 
+    // Called once, on the control thread, when haven is ready (after "haven ready"): `haven demo`
+    // prints its instructions then, with the pids of the replicas it supervises.
+    std::function<void()> on_ready;
+
 private:
     void start_admin();
     void warm_up();
@@ -79,6 +85,8 @@ private:
     std::unique_ptr<SloSubsystem> slo_;
     std::unique_ptr<PolicySubsystem> policy_;
     std::unique_ptr<ProcessSection> process_;
+    std::unique_ptr<SupervisorSubsystem> supervisor_;
+    std::unique_ptr<DnsSubsystem> dns_;
     std::vector<Subsystem*> subsystems_;      // start, reload and stop order
     std::vector<admin::Section*> sections_;   // what the admin side shows, in order
     std::unique_ptr<admin::Api> api_;

@@ -93,6 +93,15 @@ def test_https_request_reaches_the_server_with_forwarded_proto(served, pki):
     assert rec["tls_version"] == "TLSv1.3" and rec["tls_cipher"] == cipher, rec
 
 
+def test_curl_over_http_1_1_with_the_name_verified(served, pki):
+    port = served.port()
+    r = subprocess.run(["curl", "-sS", "--cacert", str(pki["ca"].cert), "--resolve", f"{NAME}:{port}:127.0.0.1",
+                        "-w", "%{http_code} %{http_version} %{ssl_verify_result}", "-o", "/dev/null",
+                        f"https://{NAME}:{port}/"], capture_output=True, text=True, timeout=scaled(20))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["200", "1.1", "0"], r.stdout
+
+
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
 def test_tls_1_2_and_1_3_with_alpn(served, pki, version):
     ctx = client_ctx(pki, minimum_version=version, maximum_version=version)

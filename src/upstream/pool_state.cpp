@@ -215,7 +215,7 @@ void PoolState::start() {
     }
 }
 
-void PoolState::start_checker(Server& s) {
+void PoolState::start_checker(Server& s, bool recheck) {
     if (!config_.health_check) return;
     const auto& h = *config_.health_check;
     auto target = s.info.endpoint;
@@ -233,8 +233,9 @@ void PoolState::start_checker(Server& s) {
     }
     Server* sp = &s;
     // A server with no result yet is checked at once (before haven accepts connections, or as
-    // soon as a reload adds it); with `initial: check` that first result sets its state.
-    const bool unknown = s.checks == 0;
+    // soon as a reload adds it); with `initial: check` that first result sets its state. So is a
+    // server `recheck` puts back in service (set_admin).
+    const bool unknown = s.checks == 0 || recheck;
     const bool first_decides = unknown && h.initial == config::InitialHealth::Check;
     s.checker = std::make_unique<HealthChecker>(env_.scheduler, env_.random, std::move(probe), params, s.health,
                                                 [this, sp](const HealthReport& r) { on_report(*sp, r); }, first_decides);
@@ -299,11 +300,7 @@ void PoolState::on_report(Server& s, const HealthReport& r) {
         clear_refusal(s, "active check passed");
         changed = true;
     }
-    if (r.result.ok && h < servers_.size() && s.eject_cause == EjectCause::Connection &&
-        outliers_.on_check_success(h, r.at)) {
-        env_.events.add("returned", config_.name, s.cfg.name, "active check passed");
-        changed = true;
-    }
+    if (r.result.ok && end_connection_ejection(s, r.at, "active check passed")) changed = true;
     if (changed) republish(r.at);
 }
 
@@ -356,10 +353,22 @@ void PoolState::confirm_refusal(Server& s) {
         env_.scheduler, env_.random, std::move(probe), params, HealthStatus::Down, [this, sp](const HealthReport& r) {
             if (!r.result.ok) return;
             clear_refusal(*sp, "connect check passed");
+            end_connection_ejection(*sp, r.at, "connect check passed"); // the same evidence
             republish(r.at);
             sp->refusal_check.reset(); // allowed from its own listener (checker.hpp)
         });
     s.refusal_check->start(HealthChecker::FirstProbe::Now);
+}
+
+// An ejection that connect failures caused ends when a check connects again (an ejection for bad
+// responses runs its time: the server answers its health path anyway).
+bool PoolState::end_connection_ejection(Server& s, TimePoint at, std::string_view why) {
+    const HostIndex h = index_of(s);
+    if (h >= servers_.size() || s.eject_cause != EjectCause::Connection || !outliers_.on_check_success(h, at)) {
+        return false;
+    }
+    env_.events.add("returned", config_.name, s.cfg.name, std::string(why));
+    return true;
 }
 
 void PoolState::clear_refusal(Server& s, std::string_view why) {
@@ -384,7 +393,7 @@ void PoolState::tick(TimePoint now) {
             auto& s = *servers_[h];
             ++s.ejections_total;
             s.eject_cause = responses > 0 ? EjectCause::Response : EjectCause::Connection;
-            const bool early = s.eject_cause == EjectCause::Connection && s.checker;
+            const bool early = s.eject_cause == EjectCause::Connection && (s.checker || s.refused);
             env_.events.add("ejected", config_.name, s.cfg.name,
                             fmt::format("{} consecutive failures ({} 5xx); ejected for {:.0f}s{}", failures, responses,
                                         to_seconds(outliers_.ejected_until(h) - now),
@@ -476,6 +485,18 @@ bool PoolState::set_admin(std::string_view server, AdminState state, std::string
     s->admin = state;
     const auto now = env_.scheduler.now();
     if (state == AdminState::Ready && s->health == HealthStatus::Up) s->up_since = now; // ramp back in
+    // Rules: a server put back in service while its checks say down (a supervised replica whose
+    // readiness probe now passes, checked down while it was still starting; an operator's
+    // enable) is checked at once and, with `initial: check`, that result decides, as at start;
+    // until it comes it counts as up. Otherwise it would wait `rise` checks at down_interval.
+    if (state == AdminState::Ready && s->health == HealthStatus::Down && s->checker && config_.health_check &&
+        config_.health_check->initial == config::InitialHealth::Check) {
+        s->health = HealthStatus::Up;
+        s->up_since = now;
+        env_.events.add("server_up", config_.name, s->cfg.name, "back in service: counted up until its check, run now");
+        s->checker.reset();
+        start_checker(*s, true);
+    }
     env_.events.add(fmt::format("admin_{}", admin_name(state)), config_.name, s->cfg.name, std::string(why));
     republish(now);
     return true;

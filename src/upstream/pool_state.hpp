@@ -100,7 +100,7 @@ public:
 private:
     struct Server;
     void build_servers(const config::Pool& pool, std::vector<std::unique_ptr<Server>> keep);
-    void start_checker(Server& s);
+    void start_checker(Server& s, bool recheck = false);
     void on_report(Server& s, const HealthReport& r);
     // Refused connects on live traffic (HostSignals::refusals): take the server out for every
     // worker and check it now; a passing check (or, in a pool without checks, a TCP connect
@@ -110,6 +110,7 @@ private:
     void tick_breaker(TimePoint now);
     void confirm_refusal(Server& s);
     void clear_refusal(Server& s, std::string_view why);
+    bool end_connection_ejection(Server& s, TimePoint at, std::string_view why);
     HostIndex index_of(const Server& s) const;
     void republish(TimePoint now);
     std::vector<HostView> views(TimePoint now) const;

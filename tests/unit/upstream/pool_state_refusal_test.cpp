@@ -92,6 +92,26 @@ TEST_F(PoolStateTest, WithoutChecksARefusalIsAnsweredByAConnectEverySecond) {
     EXPECT_TRUE(probe->destroyed) << "the connect check ends with the episode";
 }
 
+TEST_F(PoolStateTest, WithoutChecksTheConnectCheckAlsoEndsAConnectionEjection) {
+    // A replica killed under load: refused connects from several workers also count as
+    // consecutive failures and eject it; the connect check that answers the refusal is the
+    // evidence that ends both, not the 30 s ejection timer.
+    PoolState ps(env, pool(false), 0);
+    ps.start();
+    auto& signals = *ps.current()->hosts[1].signals;
+    for (int i = 0; i < 5; ++i) {
+        signals.on_refused();
+        signals.on_failure();
+    }
+    ps.tick(sched.now());
+    EXPECT_EQ(events.count("ejected"), 1u);
+    auto probe = probes["web2"];
+    probe->latency.reset();
+    probe->complete_ok();
+    EXPECT_EQ(events.count("returned"), 1u);
+    EXPECT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0, 1})) << "back at once, not after base_ejection";
+}
+
 TEST_F(PoolStateTest, AnEjectionForConnectionFailuresEndsWhenAnActiveCheckPasses) {
     PoolState ps(env, pool(), 0);
     ps.start();

@@ -166,6 +166,29 @@ TEST_F(PoolStateTest, AReloadThatRemovesTheChecksBringsDownServersBack) {
     EXPECT_EQ(events.count("server_up"), 1u);
 }
 
+TEST_F(PoolStateTest, AServerPutBackInServiceWhileCheckedDownIsCheckedAtOnce) {
+    PoolState ps(env, pool(), 0);
+    ps.start();
+    all_ok();
+    probes["web2"]->fallback = test::probe_fail("connection refused"); // a replica still starting
+    sched.advance(10ms);
+    ASSERT_TRUE(ps.set_admin("web2", AdminState::Drain, "replica not ready"));
+    ASSERT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0}));
+    ASSERT_TRUE(ps.set_admin("web2", AdminState::Ready, "replica ready")); // a new probe, passing
+    EXPECT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0, 1})) << "counted up until its check answers";
+    EXPECT_EQ(probes["web2"]->started, 1u) << "checked at once, not at down_interval";
+    sched.advance(10ms);
+    EXPECT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0, 1}));
+    // Put back again while really down: the first check decides at once.
+    ASSERT_TRUE(ps.set_admin("web2", AdminState::Drain, "test"));
+    probes["web2"]->fallback = test::probe_fail("connection refused");
+    sched.advance(3s);
+    ASSERT_TRUE(ps.set_admin("web2", AdminState::Ready, "test"));
+    probes["web2"]->fallback = test::probe_fail("connection refused");
+    sched.advance(10ms);
+    EXPECT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0}));
+}
+
 TEST_F(PoolStateTest, RetriesFallBackToUsableServersOfOtherTiers) {
     PoolState ps(env, pool(false), 0);
     EXPECT_EQ(ps.current()->fallback, (std::vector<HostIndex>{2}));

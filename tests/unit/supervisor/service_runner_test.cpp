@@ -98,7 +98,9 @@ TEST(ServiceRunner, AReloadThatChangesTheEnvRollsAndOneThatScalesDoesNot) {
     EXPECT_EQ(f.advance_watching(3s, 2), 1u);
     EXPECT_EQ(f.events.count("rolling_restart_done"), 1u);
     for (const auto& c : f.launcher.children) {
-        if (!c->exited) EXPECT_EQ(c->spec.env.back(), "MODE=fast");
+        if (!c->exited) {
+            EXPECT_EQ(c->spec.env.back(), "MODE=fast");
+        }
     }
 }
 

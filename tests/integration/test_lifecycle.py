@@ -191,7 +191,7 @@ def _start_demo(tmp_path, port):
     proc.wait_for(r"haven ready", scaled(20))
     proc.wait_for(r"Press Ctrl-C", scaled(5))
     backends = {m.group(1): int(m.group(2))
-                for m in re.finditer(r"^\s+(backend\d+)\s+http://127\.0\.0\.1:(\d+)\s+\(pid \d+\)\s*$", proc.stdout(), re.M)}
+                for m in re.finditer(r"^\s+(backend-\d+)\s+http://127\.0\.0\.1:(\d+)\s*$", proc.stdout(), re.M)}
     return proc, backends
 
 
@@ -199,7 +199,7 @@ def test_demo_serves_three_backends_and_stops_them(tmp_path):
     port = free_port()
     proc, backends = _start_demo(tmp_path, port)
     try:
-        assert sorted(backends) == ["backend1", "backend2", "backend3"], proc.stdout()
+        assert sorted(backends) == ["backend-1", "backend-2", "backend-3"], proc.stdout()
         kids = children_of(proc.pid)
         assert len(kids) == 3, kids
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=scaled(10))
@@ -209,7 +209,7 @@ def test_demo_serves_three_backends_and_stops_them(tmp_path):
             conn.close()
         assert all(r.status == 200 for r in seen)
         assert collections.Counter(r.header("X-Backend") for r in seen) == {
-            "backend1": 3, "backend2": 3, "backend3": 3}
+            "backend-1": 3, "backend-2": 3, "backend-3": 3}
         for name, bport in backends.items():  # the printed addresses are the backends
             assert http_request(bport, "GET", "/").header("X-Backend") == name
 

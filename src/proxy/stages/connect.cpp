@@ -78,8 +78,12 @@ net::awaitable<StageResult> connect(RequestContext& ctx) {
                                     ErrorSource::Upstream, true);
     }
     net::set_stream_options(c->stream.socket());
+    // Rules: a reload that took the server out of the pool while we connected retired its
+    // runtime (info is gone): nothing was sent, so the request goes to a server of the new pool.
+    if (!ctx.host_rt->info) co_return StageResult::fail(ResponseFlag::UpstreamConnectFailure, ErrorSource::Internal, true);
     if (const auto& tls = ctx.pool->hosts().tls) {
         if (auto r = co_await handshake(ctx, *c, tls); !r.ok()) co_return r;
+        if (!ctx.host_rt->info) co_return StageResult::fail(ResponseFlag::UpstreamConnectFailure, ErrorSource::Internal, true);
     }
     ctx.conn = std::move(c);
     co_return StageResult::next();

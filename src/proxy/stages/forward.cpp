@@ -140,7 +140,7 @@ net::awaitable<StageResult> send_request(RequestContext& ctx) {
     rw.client_ip = s.client_ip();
     rw.proto = s.tls() ? "https" : "http";
     rw.replace_proto = s.tls(); // a client on TLS cannot claim another scheme
-    rw.default_host = ctx.host_rt->info->address_text;
+    rw.default_host = ctx.host_rt->info ? std::string_view(ctx.host_rt->info->address_text) : std::string_view();
     if (!ctx.req.find(http::HeaderId::XRequestId)) {
         if (!ctx.generated_id) w.request_ids.next(ctx.request_id.data());
         ctx.generated_id = true;

@@ -10,6 +10,8 @@
 #include <asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 namespace haven::proxy {
 namespace {
 
@@ -22,7 +24,57 @@ bool admit(WorkerContext& w) {
     return false;
 }
 
+// Starts serving an accepted connection as one of listener `slot`'s.
+void serve(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t slot) {
+    const auto& listener = w.snapshot().listeners[slot];
+    if (!listener || !admit(w)) {
+        asio::error_code ignored;
+        sock.close(ignored);
+        return;
+    }
+    w.stats.connections_accepted.inc();
+    // No setsockopt here: the socket inherits the listener's options (set_listener_stream_options).
+    if (listener->config.mode == config::ListenerMode::Http) {
+        HttpSession::start(w, std::move(sock), slot);
+    } else {
+        asio::co_spawn(w.io, TcpSession::serve(w, std::move(sock), slot),
+                       [](std::exception_ptr e) { log_exception(e, "tcp connection"); });
+    }
+}
+
+// The slot of the snapshot's listener bound to `at`, or nullopt.
+std::optional<std::uint32_t> listener_on(const WorkerContext& w, const asio::ip::tcp::endpoint& at) {
+    const auto& listeners = w.snapshot().listeners;
+    for (std::uint32_t slot = 0; slot < listeners.size(); ++slot) {
+        const auto& l = listeners[slot];
+        if (!l || l->config.listen.port != at.port()) continue;
+        asio::error_code ec;
+        const auto addr = asio::ip::make_address(l->config.listen.host, ec);
+        if (!ec && addr == at.address()) return slot;
+    }
+    return std::nullopt;
+}
+
 } // namespace
+
+void take_pending(WorkerContext& w, asio::ip::tcp::acceptor& acceptor) {
+    asio::error_code ec;
+    const auto at = acceptor.local_endpoint(ec);
+    if (ec) return;
+    const auto slot = listener_on(w, at);
+    acceptor.non_blocking(true, ec);
+    for (int taken = 0; !ec && taken < 4096; ++taken) { // at most a full backlog
+        asio::ip::tcp::socket sock(w.io);
+        acceptor.accept(sock, ec);
+        if (ec) break; // would_block: the queue is empty
+        if (slot) {
+            serve(w, std::move(sock), *slot);
+        } else {
+            asio::error_code ignored;
+            sock.close(ignored);
+        }
+    }
+}
 
 net::awaitable<void> accept_loop(WorkerContext& w, asio::ip::tcp::acceptor& acceptor, std::uint32_t slot) {
     for (;;) {
@@ -34,20 +86,7 @@ net::awaitable<void> accept_loop(WorkerContext& w, asio::ip::tcp::acceptor& acce
             co_await pause.async_wait(net::use_nothrow);
             continue;
         }
-        const auto& listener = w.snapshot().listeners[slot];
-        if (!listener || !admit(w)) {
-            asio::error_code ignored;
-            sock.close(ignored);
-            continue;
-        }
-        w.stats.connections_accepted.inc();
-        // No setsockopt here: the socket inherits the listener's options (set_listener_stream_options).
-        if (listener->config.mode == config::ListenerMode::Http) {
-            HttpSession::start(w, std::move(sock), slot);
-        } else {
-            asio::co_spawn(w.io, TcpSession::serve(w, std::move(sock), slot),
-                           [](std::exception_ptr e) { log_exception(e, "tcp connection"); });
-        }
+        serve(w, std::move(sock), slot);
     }
 }
 

@@ -16,4 +16,10 @@ class WorkerContext;
 // idle the new connection is refused (closed at once) rather than left to starve.
 net::awaitable<void> accept_loop(WorkerContext& w, asio::ip::tcp::acceptor& acceptor, std::uint32_t slot);
 
+// Before a listener's socket closes (a reload removed, renamed or re-moded it): connections the
+// kernel already queued on it would be reset by the close. Takes them now, without waiting, and
+// serves them on the listener of the current snapshot on the same address, if there is one
+// (otherwise they are closed, as the close would have done).
+void take_pending(WorkerContext& w, asio::ip::tcp::acceptor& acceptor);
+
 } // namespace haven::proxy

@@ -161,6 +161,7 @@ void WorkerContext::add_listener(std::uint32_t slot, int fd, bool v6) {
 void WorkerContext::remove_listener(std::uint32_t slot) {
     const auto it = acceptors_.find(slot);
     if (it != acceptors_.end()) {
+        take_pending(*this, *it->second); // the close would reset what the kernel queued on it
         asio::error_code ignored;
         it->second->close(ignored);
         // The accept loop still references the acceptor until its aborted accept completes:

@@ -64,6 +64,21 @@ def test_a_limit_is_the_same_for_the_process_whatever_the_threads(spawn):
     assert results.count(200) == 10 and results.count(429) == 20, results
 
 
+def test_a_reload_keeps_the_quota_spent_and_a_changed_limit_starts_afresh(spawn):
+    b = spawn.backend("b1")
+    cfg = cfg_with({"p": [b.address]}, listener_policies={"rate_limit": {"limits": ["4 per minute"]}})
+    haven = spawn.haven(cfg)
+    assert statuses(haven, "/", 3) == [200, 200, 200]
+    cfg["timeouts"] = {"connect": "3s"}  # an unrelated change: the counters stay
+    haven.reload(cfg)
+    wait_until(lambda: "reload: configuration applied" in haven.log(), scaled(5), what="the reload")
+    assert statuses(haven, "/", 2) == [200, 429], "one left of the 4, not a fresh quota"
+    cfg["listeners"][0]["policies"] = {"rate_limit": {"limits": ["6 per minute"]}}  # a new limit
+    haven.reload(cfg)
+    wait_until(lambda: haven.log().count("reload: configuration applied") == 2, scaled(5), what="the second reload")
+    assert statuses(haven, "/", 7).count(200) == 6
+
+
 def test_keys_client_header_and_cookie(spawn):
     b = spawn.backend("b1")
     cfg = cfg_with({"p": [b.address]},

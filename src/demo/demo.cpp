@@ -12,9 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -27,26 +29,46 @@ std::string self_exe() {
     return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("haven");
 }
 
-// `count` distinct ports on 127.0.0.1 that nothing listens on now (the kernel's choice). Another
-// process may take one before a backend binds it; the supervisor then restarts that backend.
-std::vector<std::uint16_t> free_ports(int count) {
-    std::vector<int> held;
-    std::vector<std::uint16_t> ports;
-    for (int i = 0; i < count; ++i) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-            if (fd >= 0) ::close(fd);
-            break;
-        }
-        held.push_back(fd); // held until all are chosen, so they differ
-        ports.push_back(ntohs(a.sin_port));
+// The kernel's range for outgoing connections' local ports ([32768, 60999] by default).
+std::pair<int, int> ephemeral_range() {
+    int lo = 32768, hi = 60999;
+    if (std::FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+        if (std::fscanf(f, "%d %d", &lo, &hi) != 2) lo = 32768, hi = 60999;
+        std::fclose(f);
     }
-    for (int fd : held) ::close(fd);
+    return {lo, hi};
+}
+
+// True when a socket can bind 127.0.0.1:port now (nothing else is bound to it).
+bool bindable(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return false;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
+}
+
+// `count` distinct ports on 127.0.0.1 that nothing is bound to now, outside the ephemeral range:
+// a port inside it could be taken by any outgoing connection while a backend is down, and the
+// backend restarted on it would then fail to bind. Another process may still take one first; the
+// supervisor then restarts that backend.
+std::vector<std::uint16_t> free_ports(int count) {
+    const auto [lo, hi] = ephemeral_range();
+    std::vector<std::pair<int, int>> spans;
+    if (lo > 10000) spans.emplace_back(10000, lo - 1);
+    if (hi < 65535) spans.emplace_back(hi + 1, 65535);
+    if (spans.empty()) spans.emplace_back(1024, 65535);
+    std::mt19937 rng(std::random_device{}());
+    std::vector<std::uint16_t> ports;
+    for (int tries = 0; tries < 1000 && ports.size() < static_cast<std::size_t>(count); ++tries) {
+        const auto& [first, last] = spans[std::uniform_int_distribution<std::size_t>(0, spans.size() - 1)(rng)];
+        const auto port = static_cast<std::uint16_t>(std::uniform_int_distribution<int>(first, last)(rng));
+        if (std::find(ports.begin(), ports.end(), port) == ports.end() && bindable(port)) ports.push_back(port);
+    }
     return ports;
 }
 

@@ -123,3 +123,21 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 atexit.register(harness.kill_all_processes)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test shows the end of the log of every haven process still running, so a failure
+    in CI carries what haven said about it (backends are left out: they say little)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    with harness._LIVE_LOCK:
+        procs = [p for p in harness._LIVE if not p.name.startswith("backend")]
+    for p in procs[:4]:
+        try:
+            tail = p.err_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            continue
+        report.sections.append((f"log of {p.name} (pid {p.pid}), last 4000 characters", tail))

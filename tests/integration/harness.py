@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import pathlib
+import random
 import re
 import select
 import shutil
@@ -97,11 +98,50 @@ def wait_until(predicate, timeout: float, interval: float = 0.02, what: str = "c
 # Ports
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        lo, hi = (int(x) for x in pathlib.Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_EPHEMERAL = _ephemeral_range()
+_HANDED_OUT: set[int] = set()
+_PORT_LOCK = threading.Lock()
+_PORT_RANDOM = random.Random(os.getpid() ^ time.monotonic_ns())
+
+
 def free_port() -> int:
-    """A port the kernel considers free right now (only for things that cannot bind port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing is bound to right now, for things that cannot bind port 0 themselves.
+
+    Chosen outside the kernel's ephemeral range: a port from inside it can be taken by any outgoing
+    connection (ours, or a parallel test's) between now and the moment a server binds it again, which
+    is what made a restarted backend fail to come back under load. Never the same port twice in one
+    test process."""
+    lo, hi = _EPHEMERAL
+    candidates = [(10000, lo - 1)] if lo > 10000 else []
+    if hi < 65535:
+        candidates.append((hi + 1, 65535))
+    if not candidates:  # the whole range is ephemeral: let the kernel choose
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    for _ in range(500):
+        first, last = _PORT_RANDOM.choice(candidates)
+        port = _PORT_RANDOM.randint(first, last)
+        with _PORT_LOCK:
+            if port in _HANDED_OUT:
+                continue
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        with _PORT_LOCK:
+            _HANDED_OUT.add(port)
+        return port
+    raise AssertionError("no free port outside the ephemeral range after 500 tries")
 
 
 class DeadPort:

@@ -1,6 +1,7 @@
 #include "demo/demo.hpp"
 
 #include "config/yaml_loader.hpp"
+#include "core/random.hpp"
 #include "net/address.hpp"
 #include "runtime/runtime.hpp"
 
@@ -16,7 +17,6 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -62,11 +62,12 @@ std::vector<std::uint16_t> free_ports(int count) {
     if (lo > 10000) spans.emplace_back(10000, lo - 1);
     if (hi < 65535) spans.emplace_back(hi + 1, 65535);
     if (spans.empty()) spans.emplace_back(1024, 65535);
-    std::mt19937 rng(std::random_device{}());
+    auto rng = FastRandom::from_entropy();
     std::vector<std::uint16_t> ports;
     for (int tries = 0; tries < 1000 && ports.size() < static_cast<std::size_t>(count); ++tries) {
-        const auto& [first, last] = spans[std::uniform_int_distribution<std::size_t>(0, spans.size() - 1)(rng)];
-        const auto port = static_cast<std::uint16_t>(std::uniform_int_distribution<int>(first, last)(rng));
+        const auto& [first, last] = spans[rng.below(spans.size())];
+        const auto span = static_cast<std::uint64_t>(last - first + 1);
+        const auto port = static_cast<std::uint16_t>(first + static_cast<int>(rng.below(span)));
         if (std::find(ports.begin(), ports.end(), port) == ports.end() && bindable(port)) ports.push_back(port);
     }
     return ports;

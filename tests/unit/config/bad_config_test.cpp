@@ -2,12 +2,16 @@
 // contains the given text. Grows with every config bug found (see docs/configuration.md).
 #include "config/yaml_loader.hpp"
 
+#include "support/config_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 namespace haven::config {
 namespace {
+
+using test::offline;
 
 struct BadCase {
     const char* name;
@@ -595,12 +599,6 @@ const BadCase kCases[] = {
      "[a]: 1\n",
      3, 1, "top level: expected a key that is a string, got a list"},
 };
-
-LoadOptions offline() {
-    LoadOptions o;
-    o.resolve_host = [](const std::string&) -> std::optional<std::string> { return "not found"; };
-    return o;
-}
 
 class BadConfig : public ::testing::TestWithParam<BadCase> {};
 

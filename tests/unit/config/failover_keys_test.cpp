@@ -4,6 +4,8 @@
 // bad_config_test.cpp.
 #include "config/yaml_loader.hpp"
 
+#include "support/config_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -13,20 +15,11 @@
 namespace haven::config {
 namespace {
 
+using test::offline;
+using test::all_errors;
+
 using std::chrono::milliseconds;
 using Ranges = std::vector<std::pair<int, int>>;
-
-LoadOptions offline() {
-    LoadOptions o;
-    o.resolve_host = [](const std::string&) -> std::optional<std::string> { return "not found"; };
-    return o;
-}
-
-std::string all_errors(const LoadResult& r) {
-    std::string out;
-    for (const auto& e : r.errors) out += e.to_string() + "\n";
-    return out;
-}
 
 // The issue's example, with a listener so that the file is complete.
 constexpr const char* kIssueYaml = R"(listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]

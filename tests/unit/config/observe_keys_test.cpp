@@ -5,6 +5,8 @@
 #include "config/validate.hpp"
 #include "config/yaml_loader.hpp"
 
+#include "support/config_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -16,23 +18,14 @@
 namespace haven::config {
 namespace {
 
+using test::offline;
+using test::all_errors;
+
 using std::chrono::hours;
 using std::chrono::milliseconds;
 namespace fs = std::filesystem;
 
 constexpr std::int64_t kDayMs = 86'400'000;
-
-LoadOptions offline() {
-    LoadOptions o;
-    o.resolve_host = [](const std::string&) -> std::optional<std::string> { return "not found"; };
-    return o;
-}
-
-std::string all_errors(const LoadResult& r) {
-    std::string out;
-    for (const auto& e : r.errors) out += e.to_string() + "\n";
-    return out;
-}
 
 constexpr const char* kBase =
     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"

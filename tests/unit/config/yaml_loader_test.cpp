@@ -2,6 +2,8 @@
 // files, and the behaviours around errors (order, cap, positions, resolver).
 #include "config/yaml_loader.hpp"
 
+#include "support/config_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -17,22 +19,18 @@
 namespace haven::config {
 namespace {
 
+using test::all_errors;
+
 using std::chrono::milliseconds;
 
 // Names ending in ".test" resolve, everything else fails: no test depends on DNS.
-LoadOptions offline() {
+LoadOptions test_names_resolve() {
     LoadOptions o;
     o.resolve_host = [](const std::string& host) -> std::optional<std::string> {
         if (host.ends_with(".test")) return std::nullopt;
         return "Name or service not known";
     };
     return o;
-}
-
-std::string all_errors(const LoadResult& r) {
-    std::string out;
-    for (const auto& e : r.errors) out += e.to_string() + "\n";
-    return out;
 }
 
 constexpr const char* kIssueYaml = R"(threads: 1                     # worker threads; default: number of cores
@@ -58,7 +56,7 @@ limits: { max_header_bytes: 32768, max_headers: 100, max_connections: 10000 }
 )";
 
 TEST(YamlLoader, IssueExampleLoadsWithEveryField) {
-    auto r = load_string(kIssueYaml, "issue.yaml", offline());
+    auto r = load_string(kIssueYaml, "issue.yaml", test_names_resolve());
     ASSERT_TRUE(r.config.has_value()) << all_errors(r);
     const Config& c = *r.config;
     EXPECT_EQ(c.source, "issue.yaml");
@@ -153,7 +151,7 @@ timeouts: { drain: 0s, connect: 250ms }
 limits: { max_header_bytes: 64KiB, max_request_line: 1KB, max_headers: 1, max_connections: 1 }
 access_log: { path: /var/log/haven/access.log }
 )";
-    auto r = load_string(yaml, "all.yaml", offline());
+    auto r = load_string(yaml, "all.yaml", test_names_resolve());
     ASSERT_TRUE(r.config.has_value()) << all_errors(r);
     const Config& c = *r.config;
     EXPECT_EQ(c.threads, 0u); // absent: number of cores
@@ -197,7 +195,7 @@ pools: [ { name: p, servers: [ { address: 127.0.0.1:1 } ] } ]
 
 TEST(YamlLoader, AccessLogCanBeSwitchedOff) {
     std::string off = std::string(kMinimal) + "access_log: { path: stderr, enabled: false }\n";
-    auto r = load_string(off, "t.yaml", offline());
+    auto r = load_string(off, "t.yaml", test_names_resolve());
     ASSERT_TRUE(r.config.has_value()) << all_errors(r);
     EXPECT_FALSE(r.config->access_log.enabled);
     auto bare = load_string(std::string(kMinimal) + "access_log: { enabled: false }\n", "t.yaml");

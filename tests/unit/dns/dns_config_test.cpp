@@ -10,7 +10,7 @@ namespace haven::config {
 namespace {
 
 using haven::dns::test::errors_of;
-using haven::dns::test::offline;
+using haven::test::offline;
 using haven::dns::test::with_base;
 
 const char* kEveryKey = R"(

@@ -8,6 +8,7 @@
 #include "dns/answer.hpp"
 #include "dns/health_view.hpp"
 #include "dns/zone_data.hpp"
+#include "support/config_helpers.hpp"
 
 #include <gtest/gtest.h>
 #include <ldns/ldns.h>
@@ -21,11 +22,7 @@
 
 namespace haven::dns::test {
 
-inline config::LoadOptions offline() {
-    config::LoadOptions o;
-    o.resolve_host = [](const std::string&) -> std::optional<std::string> { return "not found"; };
-    return o;
-}
+using haven::test::offline;
 
 // The config around `dns_and_regions` (YAML for the top-level regions: and dns: keys).
 inline std::string with_base(const std::string& dns_and_regions) {
@@ -35,11 +32,7 @@ inline std::string with_base(const std::string& dns_and_regions) {
            dns_and_regions;
 }
 
-inline std::string errors_of(const config::LoadResult& r) {
-    std::string out;
-    for (const auto& e : r.errors) out += e.to_string() + "\n";
-    return out;
-}
+inline std::string errors_of(const config::LoadResult& r) { return haven::test::all_errors(r); }
 
 inline std::shared_ptr<const config::DnsConfig> load_dns(const std::string& yaml) {
     auto r = config::load_string(with_base(yaml), "dns.yaml", offline());

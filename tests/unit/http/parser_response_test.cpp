@@ -35,7 +35,7 @@ struct ValidResponse {
     bool keep_alive;
 };
 
-const ValidResponse kValid[] = {
+const ValidResponse kValidResponses[] = {
     {"ContentLength_RFC9112_6_3_r6", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", Method::Get, 200, "OK",
      BodyKind::ContentLength, 5, true},
     {"Chunked_RFC9112_6_3_r4", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", Method::Get, 200,
@@ -101,7 +101,7 @@ TEST_P(ValidResponseTest, ParsesTheSameWholeSplitAndByteByByte) {
     EXPECT_EQ(s.head_size, v.raw.find("\r\n\r\n") + 4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, ValidResponseTest, ::testing::ValuesIn(kValid),
+INSTANTIATE_TEST_SUITE_P(Table, ValidResponseTest, ::testing::ValuesIn(kValidResponses),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ResponseParser, MarksHopByHopFields_RFC9110_7_6_1) {
@@ -120,7 +120,7 @@ struct InvalidResponse {
     ParseError error;
 };
 
-const InvalidResponse kInvalid[] = {
+const InvalidResponse kInvalidResponses[] = {
     {"LowercaseVersion_RFC9112_2_3", "http/1.1 200 OK\r\n\r\n", ParseError::BadVersion},
     {"EmptyLineBefore_RFC9112_2_2", "\r\nHTTP/1.1 200 OK\r\n\r\n", ParseError::BadVersion},
     {"Http2_RFC9110_6_2", "HTTP/2.0 200 OK\r\n\r\n", ParseError::UnsupportedVersion},
@@ -159,7 +159,7 @@ TEST_P(InvalidResponseTest, IsRejectedWholeSplitAndByteByByte) {
     EXPECT_EQ(s.error, v.error) << describe(s.error);
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, InvalidResponseTest, ::testing::ValuesIn(kInvalid),
+INSTANTIATE_TEST_SUITE_P(Table, InvalidResponseTest, ::testing::ValuesIn(kInvalidResponses),
                          [](const auto& info) { return std::string(info.param.name); });
 
 // ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ using namespace haven::supervisor;
 
 namespace {
 
-struct Fixture {
+struct LauncherFixture {
     asio::io_context io;
     std::unique_ptr<Launcher> launcher = make_posix_launcher(io, haven::SystemClock::instance());
     std::optional<ExitStatus> exited;
@@ -40,7 +40,7 @@ struct Fixture {
 } // namespace
 
 TEST(PosixLauncher, ReportsTheExitStatus) {
-    Fixture f;
+    LauncherFixture f;
     std::string error;
     auto p = f.spawn({"/bin/sh", "-c", "exit 3"}, error);
     ASSERT_TRUE(p) << error;
@@ -50,7 +50,7 @@ TEST(PosixLauncher, ReportsTheExitStatus) {
 }
 
 TEST(PosixLauncher, SignalsReachTheWholeProcessGroup) {
-    Fixture f;
+    LauncherFixture f;
     std::string error;
     // The shell waits for a child of its own: SIGTERM to the group ends both.
     auto p = f.spawn({"/bin/sh", "-c", "sleep 30 & wait"}, error);
@@ -63,7 +63,7 @@ TEST(PosixLauncher, SignalsReachTheWholeProcessGroup) {
 }
 
 TEST(PosixLauncher, WhatCannotRunIsAnErrorOfSpawn) {
-    Fixture f;
+    LauncherFixture f;
     std::string error;
     EXPECT_FALSE(f.spawn({"/no/such/program"}, error));
     EXPECT_EQ(error, "cannot run /no/such/program: No such file or directory");
@@ -72,7 +72,7 @@ TEST(PosixLauncher, WhatCannotRunIsAnErrorOfSpawn) {
 }
 
 TEST(PosixLauncher, DestroyingTheHandleKillsTheProcess) {
-    Fixture f;
+    LauncherFixture f;
     std::string error;
     auto p = f.spawn({"/bin/sleep", "30"}, error);
     ASSERT_TRUE(p) << error;

@@ -17,7 +17,7 @@ using supervisor::ProbeState;
 
 namespace {
 
-struct Fixture {
+struct ProbeFixture {
     ManualScheduler sched;
     TimePoint t0 = sched.now();
     std::shared_ptr<FakeProbeControl> control = std::make_shared<FakeProbeControl>();
@@ -41,7 +41,7 @@ ProbeParams brief_liveness() { return {30s, 10s, 1s, 3, 1}; }
 } // namespace
 
 TEST(ProbeRunner, FirstCheckAfterInitialDelayThenEveryPeriod) {
-    Fixture f;
+    ProbeFixture f;
     f.control->latency = 5ms;
     auto r = f.runner(brief_liveness(), ProbeState::Passing);
     f.sched.advance(29s);
@@ -55,7 +55,7 @@ TEST(ProbeRunner, FirstCheckAfterInitialDelayThenEveryPeriod) {
 }
 
 TEST(ProbeRunner, LivenessFailsAfterFailureThresholdFailuresInARow) {
-    Fixture f;
+    ProbeFixture f;
     f.control->latency = 5ms;
     f.control->fallback = probe_fail("status 503");
     auto r = f.runner(brief_liveness(), ProbeState::Passing);
@@ -70,7 +70,7 @@ TEST(ProbeRunner, LivenessFailsAfterFailureThresholdFailuresInARow) {
 }
 
 TEST(ProbeRunner, ASuccessResetsTheFailureCount) {
-    Fixture f;
+    ProbeFixture f;
     f.control->latency = 5ms;
     f.control->script = {probe_fail(), probe_fail(), probe_ok(), probe_fail(), probe_fail()};
     auto r = f.runner({0s, 1s, 500ms, 3, 1}, ProbeState::Passing);
@@ -80,7 +80,7 @@ TEST(ProbeRunner, ASuccessResetsTheFailureCount) {
 }
 
 TEST(ProbeRunner, ReadinessStartsUnknownAndNeedsSuccessThreshold) {
-    Fixture f;
+    ProbeFixture f;
     f.control->latency = 5ms;
     auto r = f.runner({5s, 5s, 1s, 3, 2}, ProbeState::Unknown);
     f.sched.advance(5s + 10ms);
@@ -91,7 +91,7 @@ TEST(ProbeRunner, ReadinessStartsUnknownAndNeedsSuccessThreshold) {
 }
 
 TEST(ProbeRunner, ACheckWithoutAnswerFailsAtTheTimeout) {
-    Fixture f; // no latency: the fake never answers by itself
+    ProbeFixture f; // no latency: the fake never answers by itself
     auto r = f.runner({0s, 10s, 2s, 1, 1}, ProbeState::Unknown);
     f.sched.advance(1999ms);
     EXPECT_TRUE(f.outcomes.empty());
@@ -107,7 +107,7 @@ TEST(ProbeRunner, ACheckWithoutAnswerFailsAtTheTimeout) {
 }
 
 TEST(ProbeRunner, TheListenerMayDestroyTheRunner) {
-    Fixture f;
+    ProbeFixture f;
     f.control->latency = 5ms;
     std::unique_ptr<ProbeRunner> r;
     r = std::make_unique<ProbeRunner>(f.sched, std::make_unique<FakeProbe>(f.control, &f.sched),

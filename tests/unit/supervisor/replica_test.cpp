@@ -40,7 +40,7 @@ config::Service web() {
     return s;
 }
 
-struct Fixture {
+struct ReplicaFixture {
     ManualScheduler sched;
     FakeLauncher launcher{sched};
     FakeGate gate;
@@ -58,7 +58,7 @@ struct Fixture {
 } // namespace
 
 TEST(Replica, StartsWithTemplatedArgsAndEnvAndGetsTrafficWhenReady) {
-    Fixture f;
+    ReplicaFixture f;
     auto r = f.make();
     r->start();
     ASSERT_EQ(f.spawns(), 1u);
@@ -75,7 +75,7 @@ TEST(Replica, StartsWithTemplatedArgsAndEnvAndGetsTrafficWhenReady) {
 }
 
 TEST(Replica, RestartsAfterRestartDelayNeverSooner) {
-    Fixture f;
+    ReplicaFixture f;
     auto r = f.make();
     r->start();
     f.sched.advance(10ms);
@@ -92,7 +92,7 @@ TEST(Replica, RestartsAfterRestartDelayNeverSooner) {
 }
 
 TEST(Replica, BackoffDoublesThenACrashLoopSlowsItDown) {
-    Fixture f;
+    ReplicaFixture f;
     auto r = f.make();
     r->start();
     std::vector<Duration> gaps;
@@ -112,7 +112,7 @@ TEST(Replica, BackoffDoublesThenACrashLoopSlowsItDown) {
 }
 
 TEST(Replica, ACommandThatExitsAtOnceNeverBusyLoops) {
-    Fixture f;
+    ReplicaFixture f;
     auto r = f.make();
     r->start();
     // It exits as soon as it starts, for ten minutes.
@@ -126,7 +126,7 @@ TEST(Replica, ACommandThatExitsAtOnceNeverBusyLoops) {
 }
 
 TEST(Replica, StayingReadyForResetAfterEndsTheCrashLoop) {
-    Fixture f;
+    ReplicaFixture f;
     auto r = f.make();
     r->start();
     for (int i = 0; i < 4; ++i) { // exits at 0, 10, 20 and 30 s: the 4th within 60 s is a crash loop
@@ -145,7 +145,7 @@ TEST(Replica, StayingReadyForResetAfterEndsTheCrashLoop) {
 }
 
 TEST(Replica, FailingLivenessRestartsIt) {
-    Fixture f;
+    ReplicaFixture f;
     auto s = web();
     config::ServiceProbe live;
     live.kind = config::ServiceProbe::Kind::Tcp;
@@ -173,7 +173,7 @@ TEST(Replica, FailingLivenessRestartsIt) {
 }
 
 TEST(Replica, ReadinessTakesItInAndOutOfRotation) {
-    Fixture f;
+    ReplicaFixture f;
     auto r = f.make();
     r->start();
     f.sched.advance(10ms);
@@ -192,7 +192,7 @@ TEST(Replica, ReadinessTakesItInAndOutOfRotation) {
 }
 
 TEST(Replica, StopDrainsThenTermsThenKills) {
-    Fixture f;
+    ReplicaFixture f;
     auto r = f.make();
     r->start();
     f.sched.advance(10ms);
@@ -218,7 +218,7 @@ TEST(Replica, StopDrainsThenTermsThenKills) {
 }
 
 TEST(Replica, DrainTimeoutBoundsTheWait) {
-    Fixture f;
+    ReplicaFixture f;
     auto r = f.make();
     r->start();
     f.sched.advance(10ms);
@@ -235,7 +235,7 @@ TEST(Replica, RestartModes) {
                                                std::tuple{config::RestartMode::OnFailure, 0, false},
                                                std::tuple{config::RestartMode::OnFailure, 2, true},
                                                std::tuple{config::RestartMode::Never, 2, false}}) {
-        Fixture f;
+        ReplicaFixture f;
         auto s = web();
         s.restart = mode;
         auto r = f.make(s);
@@ -250,7 +250,7 @@ TEST(Replica, RestartModes) {
 }
 
 TEST(Replica, ACommandThatCannotStartIsRetriedWithBackoff) {
-    Fixture f;
+    ReplicaFixture f;
     f.launcher.fail_next = true;
     auto r = f.make();
     r->start();
@@ -262,7 +262,7 @@ TEST(Replica, ACommandThatCannotStartIsRetriedWithBackoff) {
 }
 
 TEST(Replica, ReplaceStopsDrainedAndStartsTheNewDefinition) {
-    Fixture f;
+    ReplicaFixture f;
     auto r = f.make();
     r->start();
     f.sched.advance(10ms);
@@ -281,7 +281,7 @@ TEST(Replica, ReplaceStopsDrainedAndStartsTheNewDefinition) {
 }
 
 TEST(Replica, NotReadyWithinReadyTimeoutCountsAsFailedToStart) {
-    Fixture f;
+    ReplicaFixture f;
     auto s = web();
     s.ready_timeout = 5s;
     f.probes.control("web-1", "readiness")->fallback = probe_fail();

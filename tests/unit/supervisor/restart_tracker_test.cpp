@@ -20,25 +20,25 @@ RestartParams params() {
     return p;
 }
 
-const TimePoint t0 = TimePoint{} + 1h;
+const TimePoint kStart = TimePoint{} + 1h;
 
 } // namespace
 
 TEST(RestartTracker, DelayDoublesUpToTheCap) {
     RestartTracker t(params());
     std::vector<haven::Duration> delays;
-    for (int i = 0; i < 6; ++i) delays.push_back(t.on_exit(t0 + std::chrono::minutes(i)).delay);
+    for (int i = 0; i < 6; ++i) delays.push_back(t.on_exit(kStart + std::chrono::minutes(i)).delay);
     EXPECT_EQ(delays, (std::vector<haven::Duration>{1s, 2s, 4s, 8s, 8s, 8s}));
     EXPECT_EQ(t.attempts(), 6u);
 }
 
 TEST(RestartTracker, AHealthyPeriodStartsTheBackoffOver) {
     RestartTracker t(params());
-    t.on_exit(t0);
-    t.on_exit(t0 + 10s);
-    EXPECT_EQ(t.on_exit(t0 + 20s).delay, 4s);
+    t.on_exit(kStart);
+    t.on_exit(kStart + 10s);
+    EXPECT_EQ(t.on_exit(kStart + 20s).delay, 4s);
     EXPECT_FALSE(t.on_healthy()); // not in a crash loop: nothing to report
-    const auto d = t.on_exit(t0 + 200s);
+    const auto d = t.on_exit(kStart + 200s);
     EXPECT_EQ(d.delay, 1s);
     EXPECT_EQ(d.attempt, 1u);
 }
@@ -47,20 +47,20 @@ TEST(RestartTracker, NRestartsWithinTheWindowAreACrashLoop) {
     auto p = params();
     p.crash_restarts = 3;
     RestartTracker t(p);
-    EXPECT_FALSE(t.on_exit(t0).crashloop);
-    EXPECT_FALSE(t.on_exit(t0 + 1s).crashloop);
-    const auto third = t.on_exit(t0 + 3s);
+    EXPECT_FALSE(t.on_exit(kStart).crashloop);
+    EXPECT_FALSE(t.on_exit(kStart + 1s).crashloop);
+    const auto third = t.on_exit(kStart + 3s);
     EXPECT_TRUE(third.crashloop);
     EXPECT_TRUE(third.entered_crashloop);
     EXPECT_EQ(third.in_window, 3u);
     EXPECT_EQ(third.delay, 30s); // max(4s, crash_loop.delay)
-    const auto fourth = t.on_exit(t0 + 40s);
+    const auto fourth = t.on_exit(kStart + 40s);
     EXPECT_TRUE(fourth.crashloop);
     EXPECT_FALSE(fourth.entered_crashloop); // reported once
     EXPECT_EQ(fourth.delay, 30s);
     EXPECT_TRUE(t.on_healthy()); // a healthy period ends the crash loop
     EXPECT_FALSE(t.crashloop());
-    EXPECT_EQ(t.on_exit(t0 + 500s).delay, 1s);
+    EXPECT_EQ(t.on_exit(kStart + 500s).delay, 1s);
 }
 
 TEST(RestartTracker, RestartsOlderThanTheWindowDoNotCount) {
@@ -68,17 +68,17 @@ TEST(RestartTracker, RestartsOlderThanTheWindowDoNotCount) {
     p.crash_restarts = 3;
     p.crash_window = 10s;
     RestartTracker t(p);
-    t.on_exit(t0);
-    t.on_exit(t0 + 9s);
-    const auto d = t.on_exit(t0 + 12s); // the first left the window at t0 + 10s
+    t.on_exit(kStart);
+    t.on_exit(kStart + 9s);
+    const auto d = t.on_exit(kStart + 12s); // the first left the window at kStart + 10s
     EXPECT_FALSE(d.crashloop);
     EXPECT_EQ(d.in_window, 2u);
-    EXPECT_TRUE(t.on_exit(t0 + 13s).entered_crashloop);
+    EXPECT_TRUE(t.on_exit(kStart + 13s).entered_crashloop);
 }
 
 TEST(RestartTracker, HugeAttemptCountsStayAtTheCap) {
     RestartTracker t(params());
     haven::supervisor::RestartDecision d;
-    for (int i = 0; i < 200; ++i) d = t.on_exit(t0 + std::chrono::hours(i));
+    for (int i = 0; i < 200; ++i) d = t.on_exit(kStart + std::chrono::hours(i));
     EXPECT_EQ(d.delay, 8s);
 }

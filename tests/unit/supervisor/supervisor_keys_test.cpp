@@ -3,6 +3,8 @@
 // broken configs, each error at its file:line:col with its key.
 #include "config/yaml_loader.hpp"
 
+#include "support/config_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -14,19 +16,10 @@
 namespace haven::config {
 namespace {
 
+using test::offline;
+using test::all_errors;
+
 using namespace std::chrono_literals;
-
-LoadOptions offline() {
-    LoadOptions o;
-    o.resolve_host = [](const std::string&) -> std::optional<std::string> { return "not found"; };
-    return o;
-}
-
-std::string all_errors(const LoadResult& r) {
-    std::string out;
-    for (const auto& e : r.errors) out += e.to_string() + "\n";
-    return out;
-}
 
 constexpr const char* kListener = "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n";
 constexpr const char* kPool = "pools:\n  - name: web\n    servers_from: { service: app }\n";

@@ -20,7 +20,7 @@ using std::chrono::seconds;
 using test::FakeProbeControl;
 using test::FakeRandom;
 using test::ManualScheduler;
-using T = HealthTransition;
+using HT = HealthTransition;
 
 HealthParams params(double jitter = 0) {
     HealthParams p;
@@ -100,14 +100,14 @@ TEST_F(CheckerTest, FailingServerGoesDownAfterFallThenSlowsToDownInterval) {
                                          seconds(32), seconds(42), seconds(52)};
     EXPECT_EQ(starts(), expected);
     ASSERT_EQ(reports.size(), expected.size());
-    EXPECT_EQ(reports[0].transition, T::Pending);
-    EXPECT_EQ(reports[1].transition, T::Pending);
-    EXPECT_EQ(reports[2].transition, T::Changed);
+    EXPECT_EQ(reports[0].transition, HT::Pending);
+    EXPECT_EQ(reports[1].transition, HT::Pending);
+    EXPECT_EQ(reports[2].transition, HT::Changed);
     EXPECT_EQ(reports[2].status, HealthStatus::Down);
     EXPECT_EQ(reports[2].at, t0 + seconds(2));
     EXPECT_EQ(checker->state().last_change(), t0 + seconds(2));
     for (std::size_t i = 3; i < reports.size(); ++i) {
-        EXPECT_EQ(reports[i].transition, T::Unchanged);
+        EXPECT_EQ(reports[i].transition, HT::Unchanged);
         EXPECT_EQ(reports[i].status, HealthStatus::Down);
         EXPECT_EQ(reports[i].result.reason, "connection refused");
     }
@@ -126,7 +126,7 @@ TEST_F(CheckerTest, DetectionTimeIsExact) {
     const TimePoint died = t0 + milliseconds(100); // the good result
     EXPECT_EQ(reports[0].at, died);
     EXPECT_EQ(reports[1].at, died + seconds(5) + milliseconds(100));
-    EXPECT_EQ(reports[3].transition, T::Changed);
+    EXPECT_EQ(reports[3].transition, HT::Changed);
     EXPECT_EQ(reports[3].status, HealthStatus::Down);
     // interval + (fall-1) * fast_interval + fall * latency = 5s + 2s + 300ms
     EXPECT_EQ(reports[3].at - died, seconds(5) + 2 * seconds(1) + 3 * milliseconds(100));
@@ -143,9 +143,9 @@ TEST_F(CheckerTest, RecoversAfterRiseSuccesses) {
     const std::vector<Duration> expected{seconds(0), seconds(10), seconds(11), seconds(16), seconds(21)};
     EXPECT_EQ(starts(), expected);
     ASSERT_GE(reports.size(), 3u);
-    EXPECT_EQ(reports[0].transition, T::Unchanged);
-    EXPECT_EQ(reports[1].transition, T::Pending);
-    EXPECT_EQ(reports[2].transition, T::Changed);
+    EXPECT_EQ(reports[0].transition, HT::Unchanged);
+    EXPECT_EQ(reports[1].transition, HT::Pending);
+    EXPECT_EQ(reports[2].transition, HT::Changed);
     EXPECT_EQ(reports[2].status, HealthStatus::Up);
 }
 
@@ -169,7 +169,7 @@ TEST_F(CheckerTest, ReportsCarryResultTransitionStatusAndTime) {
     EXPECT_EQ(reports[0].result.reason, "status 503");
     EXPECT_EQ(reports[0].result.status, 503);
     EXPECT_EQ(reports[0].result.took, milliseconds(12));
-    EXPECT_EQ(reports[0].transition, T::Pending);
+    EXPECT_EQ(reports[0].transition, HT::Pending);
     EXPECT_EQ(reports[0].status, HealthStatus::Up);
     EXPECT_EQ(reports[0].at, t0 + seconds(3));
 }

@@ -13,7 +13,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using T = HealthTransition;
+using HT = HealthTransition;
 
 const TimePoint t0 = TimePoint{} + std::chrono::hours(1);
 
@@ -30,38 +30,38 @@ HealthParams params(std::uint32_t rise = 2, std::uint32_t fall = 3) {
 
 TEST(HealthState, DownAfterExactlyFallFailures) {
     HealthState s(params(2, 3), HealthStatus::Up);
-    EXPECT_EQ(s.observe(false, t0), T::Pending);
-    EXPECT_EQ(s.observe(false, t0 + seconds(1)), T::Pending);
+    EXPECT_EQ(s.observe(false, t0), HT::Pending);
+    EXPECT_EQ(s.observe(false, t0 + seconds(1)), HT::Pending);
     EXPECT_EQ(s.streak(), 2u);
     EXPECT_EQ(s.status(), HealthStatus::Up);
-    EXPECT_EQ(s.observe(false, t0 + seconds(2)), T::Changed);
+    EXPECT_EQ(s.observe(false, t0 + seconds(2)), HT::Changed);
     EXPECT_EQ(s.status(), HealthStatus::Down);
     EXPECT_EQ(s.streak(), 0u);
     EXPECT_FALSE(s.pending());
     EXPECT_EQ(s.last_change(), t0 + seconds(2));
     // Further failures agree with Down.
-    EXPECT_EQ(s.observe(false, t0 + seconds(3)), T::Unchanged);
+    EXPECT_EQ(s.observe(false, t0 + seconds(3)), HT::Unchanged);
 }
 
 TEST(HealthState, UpAfterExactlyRiseSuccesses) {
     HealthState s(params(2, 3), HealthStatus::Down);
-    EXPECT_EQ(s.observe(true, t0), T::Pending);
-    EXPECT_EQ(s.observe(true, t0 + seconds(1)), T::Changed);
+    EXPECT_EQ(s.observe(true, t0), HT::Pending);
+    EXPECT_EQ(s.observe(true, t0 + seconds(1)), HT::Changed);
     EXPECT_EQ(s.status(), HealthStatus::Up);
     EXPECT_EQ(s.last_change(), t0 + seconds(1));
-    EXPECT_EQ(s.observe(true, t0 + seconds(2)), T::Unchanged);
+    EXPECT_EQ(s.observe(true, t0 + seconds(2)), HT::Unchanged);
 }
 
 TEST(HealthState, AgreeingResultResetsTheStreak) {
     HealthState s(params(2, 3), HealthStatus::Up);
-    EXPECT_EQ(s.observe(false, t0), T::Pending);
-    EXPECT_EQ(s.observe(false, t0), T::Pending);
-    EXPECT_EQ(s.observe(true, t0), T::Unchanged);
+    EXPECT_EQ(s.observe(false, t0), HT::Pending);
+    EXPECT_EQ(s.observe(false, t0), HT::Pending);
+    EXPECT_EQ(s.observe(true, t0), HT::Unchanged);
     EXPECT_EQ(s.streak(), 0u);
     // The count starts over: two more failures are not enough.
-    EXPECT_EQ(s.observe(false, t0), T::Pending);
-    EXPECT_EQ(s.observe(false, t0), T::Pending);
-    EXPECT_EQ(s.observe(false, t0), T::Changed);
+    EXPECT_EQ(s.observe(false, t0), HT::Pending);
+    EXPECT_EQ(s.observe(false, t0), HT::Pending);
+    EXPECT_EQ(s.observe(false, t0), HT::Changed);
 }
 
 TEST(HealthState, FlappingNeverChanges) {
@@ -69,8 +69,8 @@ TEST(HealthState, FlappingNeverChanges) {
     HealthState down(params(2, 2), HealthStatus::Down);
     for (int i = 0; i < 100; ++i) {
         const bool ok = i % 2 == 0;
-        EXPECT_NE(up.observe(ok, t0 + seconds(i)), T::Changed);
-        EXPECT_NE(down.observe(!ok, t0 + seconds(i)), T::Changed);
+        EXPECT_NE(up.observe(ok, t0 + seconds(i)), HT::Changed);
+        EXPECT_NE(down.observe(!ok, t0 + seconds(i)), HT::Changed);
     }
     EXPECT_EQ(up.status(), HealthStatus::Up);
     EXPECT_EQ(down.status(), HealthStatus::Down);
@@ -79,11 +79,11 @@ TEST(HealthState, FlappingNeverChanges) {
 
 TEST(HealthState, RiseAndFallOfOneFlipAtOnce) {
     HealthState s(params(1, 1), HealthStatus::Up);
-    EXPECT_EQ(s.observe(false, t0), T::Changed);
-    EXPECT_EQ(s.observe(true, t0), T::Changed);
+    EXPECT_EQ(s.observe(false, t0), HT::Changed);
+    EXPECT_EQ(s.observe(true, t0), HT::Changed);
     HealthState zero(params(0, 0), HealthStatus::Up); // 0 means 1: never flip without evidence
-    EXPECT_EQ(zero.observe(true, t0), T::Unchanged);
-    EXPECT_EQ(zero.observe(false, t0), T::Changed);
+    EXPECT_EQ(zero.observe(true, t0), HT::Unchanged);
+    EXPECT_EQ(zero.observe(false, t0), HT::Changed);
 }
 
 TEST(HealthState, IntervalFollowsTheState) {
@@ -117,8 +117,8 @@ TEST(HealthState, ForceSetsStatusAndDropsTheStreak) {
     s.force(HealthStatus::Down, t0 + seconds(9));
     EXPECT_EQ(s.last_change(), t0 + seconds(7));
     // After a force, hysteresis applies from the new status.
-    EXPECT_EQ(s.observe(true, t0 + seconds(10)), T::Pending);
-    EXPECT_EQ(s.observe(true, t0 + seconds(11)), T::Changed);
+    EXPECT_EQ(s.observe(true, t0 + seconds(10)), HT::Pending);
+    EXPECT_EQ(s.observe(true, t0 + seconds(11)), HT::Changed);
 }
 
 TEST(Jitter, ZeroJitterIsExactAndDrawsNothing) {

@@ -65,6 +65,7 @@ struct ResponseRewrite {
     enum class Conn : unsigned char { None, Close, KeepAlive, UpgradeWebSocket };
     Conn connection = Conn::None; // Connection field to add for the client
     bool drop_transfer_encoding = false; // the body is being de-chunked (HTTP/1.0 client)
+    std::string_view extra_fields;       // whole field lines haven adds ("Name: value\r\n"...), e.g. RateLimit
 };
 
 // Builds the response head sent to the client.

@@ -31,6 +31,7 @@ void RequestContext::reset() {
     capped_retries = 0;
     bulkhead_pending = false;
     reply_fields_len = 0;
+    limit_fields_len = 0;
     backoff_due = false;
     attempt_reported = false;
     body_copy_valid = false;

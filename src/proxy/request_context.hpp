@@ -71,6 +71,8 @@ struct RequestContext {
     std::uint8_t capped_retries = 0;          // retry slots held
     std::array<char, 192> reply_fields{};    // extra fields of haven's own reply (Retry-After, RateLimit, WWW-Authenticate)
     std::size_t reply_fields_len = 0;
+    std::array<char, 112> limit_fields{};    // RateLimit-Policy and RateLimit of a request a rate limit let through
+    std::size_t limit_fields_len = 0;
     bool backoff_due = false;        // a retry was decided: wait the backoff if pick repeats a server
     bool attempt_reported = false;   // this attempt's outcome went to outlier detection
 

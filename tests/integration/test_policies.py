@@ -6,6 +6,7 @@ header-triggered, switched on through the API and `haven ctl fault` with an expi
 static fallback."""
 
 import json
+import re
 import subprocess
 import time
 
@@ -53,6 +54,28 @@ def test_defaults_and_a_routes_own_limit_are_enforced_together(spawn):
     m = scrape(haven.admin_port())
     assert total(m, "haven_rate_limited_total") == 5
     assert total(m, "haven_requests_total", code_class="4xx") == 5
+
+
+def test_answers_a_limit_lets_through_say_how_much_is_left(spawn):
+    """The server's answers on a limited route carry RateLimit-Policy and RateLimit: the limit
+    closest to refusing, with one less left after each request; a route without limits has none."""
+    b = spawn.backend("b1")
+    cfg = cfg_with({"p": [b.address]},
+                   routes=[{"match": {"path_prefix": "/api"}, "pool": "p",
+                            "policies": {"rate_limit": {"limits": ["100 per hour", "4 per minute"]}}},
+                           {"pool": "p"}])
+    haven = spawn.haven(cfg)
+    seen = [haven.get("/api/x") for _ in range(4)]
+    assert [r.status for r in seen] == [200] * 4
+    assert all(r.header("X-Backend") == "b1" for r in seen)  # the server's answer, fields added
+    assert [r.header("RateLimit-Policy") for r in seen] == ['"l1";q=4;w=60'] * 4, seen[0].headers
+    left = [re.fullmatch(r'"l1";r=(\d+);t=(\d+)', r.header("RateLimit") or "") for r in seen]
+    assert all(left), [r.header("RateLimit") for r in seen]
+    assert [int(m.group(1)) for m in left] == [3, 2, 1, 0]
+    assert all(1 <= int(m.group(2)) <= 60 for m in left)
+    refused = haven.get("/api/x")
+    assert refused.status == 429 and refused.header("RateLimit").startswith('"l1";r=0;t=')
+    assert haven.get("/other").header("RateLimit") is None
 
 
 def test_a_limit_is_the_same_for_the_process_whatever_the_threads(spawn):

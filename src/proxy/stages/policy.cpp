@@ -92,17 +92,28 @@ std::int64_t ceil_seconds(Duration d) {
     return std::max<std::int64_t>(1, s.count());
 }
 
-// Retry-After and the IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers) of a 429.
-void rate_limit_fields(RequestContext& ctx, const policy::RateLimiter& rl, const LimitDecision& d) {
+// The IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers) of the limit `d` names:
+// quota, window, what is left now and seconds until the quota is whole again. Into out; the length.
+template <std::size_t N>
+std::size_t format_rate_limit(std::array<char, N>& out, std::size_t at, const policy::RateLimiter& rl,
+                              const LimitDecision& d) {
     const auto& spec = rl.specs[d.limit];
     const auto window = std::chrono::duration_cast<std::chrono::seconds>(spec.period).count();
-    const int n = std::snprintf(ctx.reply_fields.data(), ctx.reply_fields.size(),
-                                "Retry-After: %lld\r\nRateLimit-Policy: \"l%zu\";q=%llu;w=%lld\r\nRateLimit: "
-                                "\"l%zu\";r=0;t=%lld\r\n",
-                                static_cast<long long>(ceil_seconds(d.wait)), d.limit,
+    // t: whole seconds, rounded up, except 0 for a quota already whole.
+    const long long reset = d.reset > Duration::zero() ? static_cast<long long>(ceil_seconds(d.reset)) : 0;
+    const int n = std::snprintf(out.data() + at, out.size() - at,
+                                "RateLimit-Policy: \"l%zu\";q=%llu;w=%lld\r\nRateLimit: \"l%zu\";r=%llu;t=%lld\r\n", d.limit,
                                 static_cast<unsigned long long>(spec.count), static_cast<long long>(window), d.limit,
-                                static_cast<long long>(ceil_seconds(d.reset)));
-    ctx.reply_fields_len = n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), ctx.reply_fields.size()) : 0;
+                                static_cast<unsigned long long>(d.remaining), reset);
+    // snprintf truncates: a line cut short would be a malformed field, so none rather than half.
+    return n > 0 && static_cast<std::size_t>(n) < out.size() - at ? at + static_cast<std::size_t>(n) : 0;
+}
+
+// Retry-After and the RateLimit fields of a 429.
+void rate_limit_fields(RequestContext& ctx, const policy::RateLimiter& rl, const LimitDecision& d) {
+    const int n = std::snprintf(ctx.reply_fields.data(), ctx.reply_fields.size(), "Retry-After: %lld\r\n",
+                                static_cast<long long>(ceil_seconds(d.wait)));
+    ctx.reply_fields_len = n > 0 ? format_rate_limit(ctx.reply_fields, static_cast<std::size_t>(n), rl, d) : 0;
 }
 
 void retry_after(RequestContext& ctx, std::int64_t until_ns) {
@@ -167,7 +178,11 @@ StageResult check_jwt(RequestContext& ctx, policy::RoutePolicies& p, const polic
     return StageResult::respond(401, ResponseFlag::JwtRejected);
 }
 
+// A request the limits let through carries the RateLimit fields of the limit closest to refusing
+// it (fewest requests left) on the response the server gives it.
 StageResult check_limits(RequestContext& ctx, policy::RoutePolicies& p, const policy::jwt::CachedToken* token) {
+    const policy::RateLimiter* closest = nullptr;
+    LimitDecision shown;
     for (const auto& rl : p.limiters) {
         const auto key = key_of(ctx, rl, token);
         if (!key) continue;
@@ -181,7 +196,9 @@ StageResult check_limits(RequestContext& ctx, policy::RoutePolicies& p, const po
             p.counters.at(ctx.worker->index).rate_delayed.inc();
             ctx.policy_wait = std::max(ctx.policy_wait, d.wait);
         }
+        if (!closest || d.remaining < shown.remaining) closest = &rl, shown = d;
     }
+    if (closest) ctx.limit_fields_len = format_rate_limit(ctx.limit_fields, 0, *closest, shown);
     return StageResult::next();
 }
 

@@ -74,6 +74,7 @@ bool prepare_head(RequestContext& ctx) {
     ctx.close_client = !keep;
     http::ResponseRewrite rw;
     rw.drop_transfer_encoding = dechunk;
+    rw.extra_fields = std::string_view(ctx.limit_fields.data(), ctx.limit_fields_len);
     if (client11) {
         rw.connection = keep ? http::ResponseRewrite::Conn::None : http::ResponseRewrite::Conn::Close;
     } else {

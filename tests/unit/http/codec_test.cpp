@@ -114,6 +114,17 @@ TEST(Codec, ResponseConnectionFieldsAreReplaced) {
     EXPECT_EQ(out.str(), "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 3\r\nConnection: close\r\n\r\n");
 }
 
+TEST(Codec, ExtraFieldsGoAfterTheServersOwnAndBeforeTheBlankLine) {
+    auto p = parse_response("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 3\r\n\r\n");
+    HeadBuilder out;
+    ResponseRewrite rw;
+    rw.extra_fields = "RateLimit-Policy: \"l0\";q=3;w=60\r\nRateLimit: \"l0\";r=2;t=20\r\n";
+    rw.connection = ResponseRewrite::Conn::Close;
+    build_response_head(p->resp, p->raw, rw, out);
+    EXPECT_EQ(out.str(), "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 3\r\nConnection: close\r\n"
+                         "RateLimit-Policy: \"l0\";q=3;w=60\r\nRateLimit: \"l0\";r=2;t=20\r\n\r\n");
+}
+
 TEST(Codec, Http10ResponseIsRelayedAsHttp11AndDechunkingDropsTransferEncoding) {
     auto p = parse_response("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n");
     HeadBuilder out;

@@ -98,7 +98,8 @@ json policies(const config::Policies& p) {
     if (const auto& fb = p.fallback) {
         json headers = json::object();
         for (const auto& [n, v] : fb->headers) headers[n] = v;
-        j["fallback"] = {{"status", fb->status}, {"content_type", fb->content_type}, {"body_file", fb->body_file},
+        j["fallback"] = {{"pool", fb->pool},      {"reply", fb->reply},          {"status", fb->status},
+                         {"content_type", fb->content_type}, {"body_file", fb->body_file},
                          {"body_bytes", fb->body.size()}, {"headers", headers}};
     }
     return j;

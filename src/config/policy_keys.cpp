@@ -26,7 +26,7 @@ constexpr std::string_view kBreakerKeys[] = {"consecutive_failures", "failure_ra
 constexpr std::string_view kFaultKeys[] = {"abort", "delay", "header_faults", "max_active"};
 constexpr std::string_view kAbortKeys[] = {"percent", "status"};
 constexpr std::string_view kDelayKeys[] = {"percent", "duration"};
-constexpr std::string_view kFallbackKeys[] = {"status", "headers", "body", "body_file", "content_type"};
+constexpr std::string_view kFallbackKeys[] = {"pool", "status", "headers", "body", "body_file", "content_type"};
 
 constexpr std::uint64_t kMaxFallbackBody = 1 << 20;
 
@@ -267,8 +267,13 @@ private:
 
     void fallback(const Field& m, FallbackPolicy& fb) {
         fb.loc = r_.loc(m);
+        bool reply_keys = false;
         r_.each_key(m, kFallbackKeys, [&](std::string_view key, const Field& f) {
-            if (key == "status") {
+            reply_keys = reply_keys || key != "pool";
+            if (key == "pool") {
+                fb.pool_loc = r_.loc(f);
+                r_.read_string(f, fb.pool);
+            } else if (key == "status") {
                 r_.read_uint(f, rules::kFallbackStatus, fb.status);
             } else if (key == "content_type") {
                 r_.read_string(f, fb.content_type);
@@ -280,6 +285,8 @@ private:
                 headers(f, fb.headers);
             }
         });
+        // `pool` alone: a request the fallback pool cannot serve either gets haven's usual answer.
+        fb.reply = reply_keys || fb.pool.empty();
     }
 
     void read_body_file(const Field& f, FallbackPolicy& fb) {

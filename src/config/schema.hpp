@@ -114,6 +114,9 @@ struct FaultPolicy {
 };
 
 struct FallbackPolicy {
+    std::string pool;       // send the request to this pool first (empty: none)
+    bool reply = true;      // answer with the static reply below (false: only `pool` was given)
+    SourceLoc pool_loc;
     std::uint32_t status = 503;
     std::string content_type = "text/plain; charset=utf-8";
     std::string body;       // or read from body_file at load

@@ -133,8 +133,22 @@ private:
         if (l.routes.empty() && l.pool.empty()) {
             add(l.loc, path + ": an http listener needs \"routes\" or \"pool\"");
         }
+        fallback_pool(path, l.policies, nullptr);
         routes(path, l);
         check_claim_limit_keys(l, path, c_.source, errors_);
+    }
+
+    // Rules: a fallback pool exists, and a route's own fallback is not the pool it already uses (a
+    // listener's default fallback is skipped on the routes whose pool it is).
+    void fallback_pool(const std::string& path, const Policies& p, const std::string* route_pool) {
+        if (!p.fallback || p.fallback->pool.empty()) return;
+        const auto& fb = *p.fallback;
+        const std::string at = path + ".policies.fallback.pool: ";
+        if (!pools_.contains(fb.pool)) {
+            add(fb.pool_loc, at + unknown_pool(fb.pool));
+        } else if (route_pool && *route_pool == fb.pool) {
+            add(fb.pool_loc, at + "is the route's own pool; a fallback pool must be another one");
+        }
     }
 
     // Rules: "listen" is required; two listeners cannot share a host:port (port 0 asks the
@@ -164,6 +178,7 @@ private:
             } else if (!pools_.contains(r.pool)) {
                 add(r.loc, rpath + ".pool: " + unknown_pool(r.pool));
             }
+            fallback_pool(rpath, r.policies, &r.pool);
             if (r.match && is_empty(*r.match)) {
                 add(r.loc, rpath + ".match: has no conditions; leave out \"match\" for a "
                                    "default route");

@@ -10,13 +10,13 @@ namespace haven::proxy {
 //   -> a retryable 5xx and the policy allows another try? back to pick (retry_on_status)
 //   -> respond (or tunnel, after a 101 accepting a WebSocket handshake)
 //   on a failure before the response started: retry? back to pick (another server), or a local reply
+//   the route's pool could not serve it? once more on the route's fallback pool (stages/fallback_pool.cpp)
 // -> classify (outcome, counters, connection reuse) -> log
-net::awaitable<void> run_pipeline(RequestContext& ctx) {
-    ctx.start = ctx.worker->scheduler.now();
-    StageResult r = stages::route(ctx);
-    if (r.ok()) r = stages::policy(ctx);
-    if (r.ok() && (ctx.policy_wait > Duration::zero() || ctx.bulkhead_pending)) r = co_await stages::policy_wait(ctx);
-    if (r.ok()) stages::begin_attempts(ctx);
+namespace {
+
+// pick -> connect -> forward -> respond, with retries, until the request is answered or fails.
+net::awaitable<StageResult> attempts(RequestContext& ctx) {
+    StageResult r;
     while (r.ok()) {
         if (!ctx.host_rt) {
             r = stages::pick(ctx);
@@ -39,6 +39,22 @@ net::awaitable<void> run_pipeline(RequestContext& ctx) {
         if (!co_await stages::retry(ctx, r)) break;
         r = StageResult::next();
     }
+    co_return r;
+}
+
+} // namespace
+
+net::awaitable<void> run_pipeline(RequestContext& ctx) {
+    ctx.start = ctx.worker->scheduler.now();
+    StageResult r = stages::route(ctx);
+    if (r.ok()) r = stages::policy(ctx);
+    if (r.ok() && (ctx.policy_wait > Duration::zero() || ctx.bulkhead_pending)) r = co_await stages::policy_wait(ctx);
+    if (r.ok()) {
+        stages::begin_attempts(ctx);
+        r = co_await attempts(ctx);
+    }
+    // What the route's pool could not serve, its fallback pool may (once).
+    if (!r.ok() && stages::divert_to_fallback_pool(ctx, r)) r = co_await attempts(ctx);
     stages::classify(ctx, r);
     // A client that went away gets no reply (499 is only shown in the log); the route's fallback
     // answers what haven could not serve, when it has one.

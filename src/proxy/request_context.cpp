@@ -31,7 +31,9 @@ void RequestContext::reset() {
     capped_retries = 0;
     bulkhead_pending = false;
     reply_fields_len = 0;
-    limit_fields_len = 0;
+    added_fields_len = 0;
+    fallback_pool = UINT32_MAX;
+    degraded = nullptr;
     backoff_due = false;
     attempt_reported = false;
     body_copy_valid = false;

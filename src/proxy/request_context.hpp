@@ -71,8 +71,12 @@ struct RequestContext {
     std::uint8_t capped_retries = 0;          // retry slots held
     std::array<char, 192> reply_fields{};    // extra fields of haven's own reply (Retry-After, RateLimit, WWW-Authenticate)
     std::size_t reply_fields_len = 0;
-    std::array<char, 112> limit_fields{};    // RateLimit-Policy and RateLimit of a request a rate limit let through
-    std::size_t limit_fields_len = 0;
+    // Fields haven adds to the server's response: RateLimit-Policy and RateLimit of a request a rate
+    // limit let through, X-Haven-Degraded of a request the route's fallback pool serves.
+    std::array<char, 160> added_fields{};
+    std::size_t added_fields_len = 0;
+    std::uint32_t fallback_pool = UINT32_MAX; // the route's fallback pool (UINT32_MAX: none)
+    const char* degraded = nullptr;           // why the fallback pool serves this request (null: it does not)
     bool backoff_due = false;        // a retry was decided: wait the backoff if pick repeats a server
     bool attempt_reported = false;   // this attempt's outcome went to outlier detection
 

@@ -1,5 +1,7 @@
 #include "proxy/router.hpp"
 
+#include "policy/route_policies.hpp"
+
 #include <algorithm>
 
 namespace haven::proxy {
@@ -46,9 +48,10 @@ http::Method method_of(std::string_view m) {
 } // namespace
 
 void Router::add(const std::optional<config::RouteMatch>& match, std::uint32_t pool, std::shared_ptr<RouteMetrics> metrics,
-                 std::shared_ptr<policy::RoutePolicies> policies) {
+                 std::shared_ptr<policy::RoutePolicies> policies, std::uint32_t fallback_pool) {
     CompiledRoute r;
     r.pool = pool;
+    r.fallback_pool = fallback_pool;
     r.metrics = std::move(metrics);
     r.policies = std::move(policies);
     if (!match) {
@@ -97,14 +100,18 @@ bool Router::method_matches(const CompiledRoute& r, const http::RequestHead& req
     return std::find(r.other_methods.begin(), r.other_methods.end(), req.method_text) != r.other_methods.end();
 }
 
+const std::string* Router::fallback_pool_of(const policy::RoutePolicies* p) {
+    return p && p->fallback && !p->fallback->pool.empty() ? &p->fallback->pool : nullptr;
+}
+
 Router::Match Router::route(const http::RequestHead& req) const {
     for (const auto& r : routes_) {
-        if (r.any) return {r.pool, r.metrics.get(), r.policies.get()};
+        if (r.any) return {r.pool, r.metrics.get(), r.policies.get(), r.fallback_pool};
         if (r.has_host && !host_matches(r, req.host)) continue;
         if (r.has_path && req.path != r.path) continue;
         if (r.has_prefix && !req.path.starts_with(r.path_prefix)) continue;
         if (!method_matches(r, req)) continue;
-        return {r.pool, r.metrics.get(), r.policies.get()};
+        return {r.pool, r.metrics.get(), r.policies.get(), r.fallback_pool};
     }
     return {};
 }

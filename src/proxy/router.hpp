@@ -37,8 +37,13 @@ public:
         std::size_t position = 0;
         const auto add = [&](const std::optional<config::RouteMatch>& match, const std::string& pool,
                              const config::Policies& own) {
-            r.add(match, pool_index(pool), metrics ? metrics(position, pool) : std::shared_ptr<RouteMetrics>(),
-                  policies ? policies(position, own) : std::shared_ptr<policy::RoutePolicies>());
+            auto compiled = policies ? policies(position, own) : std::shared_ptr<policy::RoutePolicies>();
+            const auto index = pool_index(pool);
+            const std::string* fallback_name = fallback_pool_of(compiled.get());
+            std::uint32_t fallback = fallback_name ? pool_index(*fallback_name) : kNoPool;
+            if (fallback == index) fallback = kNoPool; // a listener's default fallback, on a route of that pool
+            r.add(match, index, metrics ? metrics(position, pool) : std::shared_ptr<RouteMetrics>(), std::move(compiled),
+                  fallback);
             ++position;
         };
         for (const auto& route : listener.routes) add(route.match, route.pool, route.policies);
@@ -50,6 +55,7 @@ public:
         std::uint32_t pool = kNoPool;
         RouteMetrics* metrics = nullptr;
         policy::RoutePolicies* policies = nullptr;
+        std::uint32_t fallback_pool = kNoPool; // the route's fallback pool (policies.fallback.pool)
     };
 
     // The route for this request (pool kNoPool when none matches).
@@ -73,10 +79,13 @@ private:
         std::uint32_t pool = kNoPool;
         std::shared_ptr<RouteMetrics> metrics;
         std::shared_ptr<policy::RoutePolicies> policies;
+        std::uint32_t fallback_pool = kNoPool;
     };
     void add(const std::optional<config::RouteMatch>& match, std::uint32_t pool, std::shared_ptr<RouteMetrics> metrics = {},
-             std::shared_ptr<policy::RoutePolicies> policies = {});
+             std::shared_ptr<policy::RoutePolicies> policies = {}, std::uint32_t fallback_pool = kNoPool);
     static bool host_matches(const CompiledRoute& r, std::string_view host);
+    // The name of the pool the route's fallback sends to (null: none).
+    static const std::string* fallback_pool_of(const policy::RoutePolicies* p);
     static bool method_matches(const CompiledRoute& r, const http::RequestHead& req);
 
     std::vector<CompiledRoute> routes_;

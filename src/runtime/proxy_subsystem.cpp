@@ -16,7 +16,7 @@ using admin::metrics::Labels;
 using proxy::MetricsStore;
 using proxy::RouteCounters;
 
-const char* kClass[6] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+using admin::metrics::kCodeClass;
 const char* kDecision[5] = {"retried", "not_retryable", "budget_exhausted", "limit_reached", "no_server"};
 
 double sum_of(const PerWorker<RouteCounters>& c, std::size_t cls) {
@@ -32,7 +32,7 @@ void request_metrics(Exposition& e, const MetricsStore& store) {
             const double n = sum_of(r->counters, cls);
             if (n == 0 && cls != 2) continue; // keep the output small: zero series only for 2xx
             e.counter("haven_requests_total", "Requests answered, by listener, route, pool and status class.",
-                      {{"listener", listener}, {"route", r->route}, {"pool", r->pool}, {"code_class", kClass[cls]}}, n);
+                      {{"listener", listener}, {"route", r->route}, {"pool", r->pool}, {"code_class", kCodeClass[cls]}}, n);
         }
     }
     for (const auto& [name, l] : store.listeners()) {

@@ -13,7 +13,7 @@ namespace {
 using admin::metrics::Exposition;
 using admin::metrics::Labels;
 
-const char* kClass[6] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+using admin::metrics::kCodeClass;
 const char* kFailure[4] = {"connect", "timeout", "reset", "protocol"};
 
 void server_metrics(Exposition& e, const upstream::PoolState& p) {
@@ -52,7 +52,7 @@ void server_metrics(Exposition& e, const upstream::PoolState& p) {
                   static_cast<double>(retried));
         for (std::size_t k = 1; k < 6; ++k) {
             e.counter("haven_upstream_responses_total", "Responses received from the server, by status class.",
-                      {{"pool", p.name()}, {"server", s.name}, {"code_class", kClass[k]}}, static_cast<double>(responses[k]));
+                      {{"pool", p.name()}, {"server", s.name}, {"code_class", kCodeClass[k]}}, static_cast<double>(responses[k]));
         }
         for (std::size_t k = 0; k < 4; ++k) {
             e.counter("haven_upstream_failures_total", "Attempts that got no response, by reason.",

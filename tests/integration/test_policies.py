@@ -187,6 +187,69 @@ def test_a_pools_breaker_and_the_fallback(spawn, tmp_path):
     assert total(scrape(haven.admin_port()), "haven_degraded_responses_total") >= 1
 
 
+# --- fallback pool ------------------------------------------------------------------------------
+
+def test_a_fallback_pool_serves_what_the_routes_pool_cannot(spawn):
+    """A refused connect after the retries, then no serving server: the fallback pool answers with
+    the server's own response, marked X-Haven-Degraded; a POST that never reached a server goes too."""
+    dead = spawn.dead_port()
+    spare = spawn.backend("spare")
+    cfg = cfg_with({"main": {"servers": [{"name": "m1", "address": dead.address}], "retries": 1},
+                    "spare": [spare.address]},
+                   routes=[{"pool": "main", "policies": {"fallback": {"pool": "spare"}}}], threads=1)
+    haven = spawn.haven(cfg)
+    r = haven.get("/x")
+    assert r.status == 200 and r.header("X-Backend") == "spare", r
+    assert r.header("X-Haven-Degraded") == "upstream_failed"
+    r = haven.request("POST", "/echo", body=b"order=1")
+    assert r.status == 200 and r.header("X-Backend") == "spare", r
+    assert json.loads(r.body)["body_length"] == 7
+    m = scrape(haven.admin_port())
+    assert total(m, "haven_degraded_responses_total") == 2
+
+
+def test_a_fallback_pool_takes_over_under_load_when_the_only_server_dies(spawn):
+    """50 closed-loop clients; the route's only server is killed mid-run: every request is answered
+    200, by the main server before and by the fallback pool after."""
+    from closed_loop import ClosedLoop
+    main = spawn.backend("main")
+    spare = spawn.backend("spare")
+    cfg = cfg_with({"main": {"servers": [{"name": "m1", "address": main.address}], "retries": 2,
+                             "health_check": {"http": {"path": "/health"}, "interval": "1s", "fall": 2, "rise": 2}},
+                    "spare": [spare.address]},
+                   routes=[{"pool": "main", "policies": {"fallback": {"pool": "spare"}}}])
+    haven = spawn.haven(cfg)
+    load = ClosedLoop(haven.port(), 50, duration=scaled(4.0))
+    try:
+        wait_until(lambda: any(o.backend == "main" for o in list(load.outcomes)), scaled(5), what="main serving")
+        main.proc.kill()
+        killed = time.monotonic()
+        wait_until(lambda: sum(1 for o in list(load.outcomes) if o.backend == "spare" and o.sent > killed + 1.5) > 50,
+                   scaled(8), what="the fallback pool serving")
+    finally:
+        load.stop()
+        load.finish()
+    assert not load.failures(), (load.by_status(), load.failures()[:5])
+    assert {o.backend for o in load.outcomes} == {"main", "spare"}
+
+
+def test_when_the_fallback_pool_fails_too_the_static_fallback_answers(spawn):
+    dead1, dead2 = spawn.dead_port(), spawn.dead_port()
+    cfg = cfg_with({"main": {"servers": [{"name": "m1", "address": dead1.address}], "retries": 0},
+                    "spare": {"servers": [{"name": "s1", "address": dead2.address}], "retries": 0}},
+                   routes=[{"match": {"path_prefix": "/static"}, "pool": "main",
+                            "policies": {"fallback": {"pool": "spare", "status": 200, "body": "sorry\n"}}},
+                           {"pool": "main", "policies": {"fallback": {"pool": "spare"}}}], threads=1)
+    haven = spawn.haven(cfg)
+    r = haven.get("/static")
+    assert r.status == 200 and r.body == b"sorry\n", r
+    assert r.header("X-Haven-Degraded") == "upstream_failed"
+    # Pool only: haven's usual answer for what the spare pool could not serve either (502, or 503
+    # once the refusals took both servers out of rotation).
+    r = haven.get("/plain")
+    assert r.status in (502, 503) and r.header("X-Haven-Degraded") is None, r
+
+
 def test_a_reload_keeps_an_unchanged_breakers_state(spawn):
     b = spawn.backend("b1")
     cfg = cfg_with({"p": {"servers": [{"name": "b1", "address": b.address}], "retries": 0}},
@@ -256,6 +319,7 @@ def test_faults_switched_on_at_run_time_end_by_themselves(spawn):
     ({"circuit_breaker": {"failure_ratio": -0.5}}, "failure_ratio"),
     ({"fallback": {"body_file": "/nonexistent/sorry.html"}}, 'cannot read "/nonexistent/sorry.html"'),
     ({"fault": {"abort": {"percent": 150}}}, "percent"),
+    ({"fallback": {"pool": "spares"}}, 'fallback.pool: unknown pool "spares"'),
 ])
 def test_bad_policy_config_names_file_line_and_key(tmp_path, policies, message):
     from harness import to_yaml

@@ -23,6 +23,9 @@ struct Label {
 };
 using Labels = std::vector<Label>;
 
+// The `code_class` label's values, indexed by status / 100 (0: no status).
+inline constexpr const char* kCodeClass[6] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+
 // Misuse is a programming error (names are constants in haven's code), so it asserts in debug
 // builds; in release builds the offending sample is dropped and nothing else, because one
 // malformed line makes Prometheus reject the whole scrape. Misuse is: a metric name not matching

@@ -198,7 +198,7 @@ StageResult check_limits(RequestContext& ctx, policy::RoutePolicies& p, const po
         }
         if (!closest || d.remaining < shown.remaining) closest = &rl, shown = d;
     }
-    if (closest) ctx.limit_fields_len = format_rate_limit(ctx.limit_fields, 0, *closest, shown);
+    if (closest) ctx.added_fields_len = format_rate_limit(ctx.added_fields, 0, *closest, shown);
     return StageResult::next();
 }
 
@@ -355,27 +355,9 @@ void report(BreakerGate* gate, BreakerGate::Admission& a, bool counted, bool fai
     a = BreakerGate::Admission::NotAsked;
 }
 
-} // namespace
-
-void policy_end(RequestContext& ctx) {
-    // Rules: nothing to do unless a delay slot is held or a breaker was asked (the common case,
-    // no policy, returns here).
-    if (!ctx.fault_delay && !ctx.bulkhead && !ctx.caps && ctx.route_admission == BreakerGate::Admission::NotAsked &&
-        ctx.pool_admission == BreakerGate::Admission::NotAsked) {
-        return;
-    }
-    if (ctx.caps) {
-        ctx.caps->release_request();
-        ctx.caps = nullptr;
-    }
-    if (ctx.bulkhead) {
-        ctx.bulkhead->leave();
-        ctx.bulkhead = nullptr;
-    }
-    if (ctx.fault_delay) { // a request that never waited its delay (shut down meanwhile)
-        ctx.fault_delay->active.fetch_sub(1, std::memory_order_relaxed);
-        ctx.fault_delay = nullptr;
-    }
+// The outcome, to the route's breaker and the pool's (a request that never reached a server
+// says nothing about it and only gives back its admission).
+void report_breakers(RequestContext& ctx) {
     const bool counted = says_something(ctx);
     const std::size_t w = ctx.worker->index;
     if (auto* p = ctx.policies; p && p->breaker) {
@@ -387,6 +369,39 @@ void policy_end(RequestContext& ctx) {
         report(set.breaker.get(), ctx.pool_admission, counted,
                counted && breaker_failure(set.breaker_failure_on, set.breaker_slow_call, ctx, ctx.flag), w);
     }
+}
+
+void release_caps(RequestContext& ctx) {
+    if (ctx.caps) {
+        ctx.caps->release_request();
+        ctx.caps = nullptr;
+    }
+}
+
+} // namespace
+
+void policy_divert(RequestContext& ctx) {
+    release_caps(ctx);
+    report_breakers(ctx);
+}
+
+void policy_end(RequestContext& ctx) {
+    // Rules: nothing to do unless a delay slot is held or a breaker was asked (the common case,
+    // no policy, returns here).
+    if (!ctx.fault_delay && !ctx.bulkhead && !ctx.caps && ctx.route_admission == BreakerGate::Admission::NotAsked &&
+        ctx.pool_admission == BreakerGate::Admission::NotAsked) {
+        return;
+    }
+    release_caps(ctx);
+    if (ctx.bulkhead) {
+        ctx.bulkhead->leave();
+        ctx.bulkhead = nullptr;
+    }
+    if (ctx.fault_delay) { // a request that never waited its delay (shut down meanwhile)
+        ctx.fault_delay->active.fetch_sub(1, std::memory_order_relaxed);
+        ctx.fault_delay = nullptr;
+    }
+    report_breakers(ctx);
 }
 
 } // namespace haven::proxy::stages

@@ -74,7 +74,7 @@ bool prepare_head(RequestContext& ctx) {
     ctx.close_client = !keep;
     http::ResponseRewrite rw;
     rw.drop_transfer_encoding = dechunk;
-    rw.extra_fields = std::string_view(ctx.limit_fields.data(), ctx.limit_fields_len);
+    rw.extra_fields = std::string_view(ctx.added_fields.data(), ctx.added_fields_len);
     if (client11) {
         rw.connection = keep ? http::ResponseRewrite::Conn::None : http::ResponseRewrite::Conn::Close;
     } else {
@@ -187,8 +187,6 @@ net::awaitable<void> local_reply(RequestContext& ctx, int status, ResponseFlag f
     if (ec) ctx.close_client = true;
 }
 
-namespace {
-
 // What the route's fallback stands in for: no server, an open breaker, or a server that failed
 // after the retries. Not a rate limit (429 is the answer) nor an injected fault (the point is to
 // see it) nor a request the client got wrong.
@@ -208,11 +206,9 @@ const char* degraded_reason(ResponseFlag f) {
     }
 }
 
-} // namespace
-
 const config::FallbackPolicy* fallback_for(const RequestContext& ctx) {
     const auto* p = ctx.policies;
-    if (!p || !p->fallback || ctx.response_started || !degraded_reason(ctx.flag)) return nullptr;
+    if (!p || !p->fallback || !p->fallback->reply || ctx.response_started || !degraded_reason(ctx.flag)) return nullptr;
     return p->fallback.get();
 }
 

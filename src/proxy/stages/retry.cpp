@@ -58,6 +58,8 @@ std::span<const upstream::HostIndex> tried(const RequestContext& ctx) {
 
 bool body_replayable(const RequestContext& ctx) { return !ctx.body_streamed || ctx.body_copy_valid; }
 
+} // namespace
+
 // Ends the failed attempt: the connection is closed (it may hold half a request or response),
 // the server's lease released. The server is remembered in `tried`.
 void end_attempt(RequestContext& ctx) {
@@ -72,6 +74,8 @@ void end_attempt(RequestContext& ctx) {
     ctx.request_sent = false;
     ctx.attempt_reported = false;
 }
+
+namespace {
 
 bool try_again(RequestContext& ctx, const AttemptFailure& f) {
     auto& w = *ctx.worker;

@@ -21,6 +21,7 @@ StageResult route(RequestContext& ctx) {
     if (m.pool == kNoPool) return StageResult::respond(404, ResponseFlag::NoRoute);
     ctx.pool_index = m.pool;
     ctx.pool = &w.pool(m.pool);
+    ctx.fallback_pool = m.fallback_pool;
     return StageResult::next();
 }
 

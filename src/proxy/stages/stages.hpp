@@ -19,6 +19,15 @@ void policy_end(RequestContext& ctx);
 // fallback_for says whether it will (classify counts the fallback's status).
 net::awaitable<bool> fallback_reply(RequestContext& ctx);
 const config::FallbackPolicy* fallback_for(const RequestContext& ctx);
+// respond.cpp: what a fallback stands in for ("no_server", "circuit_open", "upstream_failed", ...),
+// null for an outcome no fallback answers (a rate limit, a fault, a bad request).
+const char* degraded_reason(ResponseFlag f);
+// fallback_pool.cpp: after the route's pool could not serve the request, whether it goes to the
+// route's fallback pool (then the attempts start over there).
+bool divert_to_fallback_pool(RequestContext& ctx, const StageResult& failure);
+// policy.cpp: before a request leaves its pool for the fallback pool, the breakers hear of the
+// failure and the pool's request slot is freed.
+void policy_divert(RequestContext& ctx);
 // pick.cpp: choose a server of the pool with its load balancer, skipping servers already tried.
 StageResult pick(RequestContext& ctx);
 // connect.cpp: a pooled keep-alive connection to the server (true), without waiting...
@@ -53,6 +62,8 @@ net::awaitable<StageResult> backoff(RequestContext& ctx);
 // retry.cpp: the request adds to its pool's retry budget and holds the pool from route to classify.
 void begin_attempts(RequestContext& ctx);
 void end_attempts(RequestContext& ctx);
+// retry.cpp: ends a failed attempt: its connection closed, the server's lease released.
+void end_attempt(RequestContext& ctx);
 // classify.cpp: settle the outcome — status, flag, counters, server lease, upstream connection.
 void classify(RequestContext& ctx, StageResult& result);
 // classify.cpp: the request's listener/route counters and latency (also for rejected requests).

@@ -593,6 +593,16 @@ const BadCase kCases[] = {
      "admin: { listen: 127.0.0.1:9000, token_file: /nonexistent/haven-token }\n",
      3, 46, "admin.token_file: cannot read \"/nonexistent/haven-token\": No such file or "
             "directory"},
+    {"fallback pool that does not exist",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, routes: [ { pool: web,\n"
+     "    policies: { fallback: { pool: webs } } } ] } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 35, "listeners[0].routes[0].policies.fallback.pool: unknown pool \"webs\" (did you mean \"web\"?)"},
+    {"fallback pool that is the route's own",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, routes: [ { pool: web,\n"
+     "    policies: { fallback: { pool: web } } } ] } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
+     2, 35, "fallback.pool: is the route's own pool"},
     {"key that is not a string",
      "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
      "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"

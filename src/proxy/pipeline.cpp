@@ -12,49 +12,40 @@ namespace haven::proxy {
 //   on a failure before the response started: retry? back to pick (another server), or a local reply
 //   the route's pool could not serve it? once more on the route's fallback pool (stages/fallback_pool.cpp)
 // -> classify (outcome, counters, connection reuse) -> log
-namespace {
-
-// pick -> connect -> forward -> respond, with retries, until the request is answered or fails.
-net::awaitable<StageResult> attempts(RequestContext& ctx) {
-    StageResult r;
-    while (r.ok()) {
-        if (!ctx.host_rt) {
-            r = stages::pick(ctx);
-            if (r.ok() && stages::backoff_needed(ctx)) r = co_await stages::backoff(ctx);
-        }
-        // A warm keep-alive connection needs no waiting: skip the coroutine call then.
-        if (r.ok() && !stages::reuse_connection(ctx)) r = co_await stages::connect(ctx);
-        if (r.ok()) r = co_await stages::send_request(ctx);
-        if (r.ok()) r = co_await stages::read_response_head(ctx);
-        if (r.ok()) {
-            if (stages::retryable_status(ctx) && co_await stages::retry_on_status(ctx)) continue;
-            // (An if, not ?: — g++ 12 can evaluate both co_await operands of a conditional.)
-            if (ctx.resp.status == 101) {
-                r = co_await stages::tunnel(ctx);
-            } else {
-                r = co_await stages::respond(ctx);
-            }
-            break;
-        }
-        if (!co_await stages::retry(ctx, r)) break;
-        r = StageResult::next();
-    }
-    co_return r;
-}
-
-} // namespace
-
 net::awaitable<void> run_pipeline(RequestContext& ctx) {
     ctx.start = ctx.worker->scheduler.now();
     StageResult r = stages::route(ctx);
     if (r.ok()) r = stages::policy(ctx);
     if (r.ok() && (ctx.policy_wait > Duration::zero() || ctx.bulkhead_pending)) r = co_await stages::policy_wait(ctx);
-    if (r.ok()) {
-        stages::begin_attempts(ctx);
-        r = co_await attempts(ctx);
+    if (r.ok()) stages::begin_attempts(ctx);
+    // (One function, no nested coroutine: a coroutine frame per request costs what a peer does not pay.)
+    for (;;) {
+        while (r.ok()) {
+            if (!ctx.host_rt) {
+                r = stages::pick(ctx);
+                if (r.ok() && stages::backoff_needed(ctx)) r = co_await stages::backoff(ctx);
+            }
+            // A warm keep-alive connection needs no waiting: skip the coroutine call then.
+            if (r.ok() && !stages::reuse_connection(ctx)) r = co_await stages::connect(ctx);
+            if (r.ok()) r = co_await stages::send_request(ctx);
+            if (r.ok()) r = co_await stages::read_response_head(ctx);
+            if (r.ok()) {
+                if (stages::retryable_status(ctx) && co_await stages::retry_on_status(ctx)) continue;
+                // (An if, not ?: — g++ 12 can evaluate both co_await operands of a conditional.)
+                if (ctx.resp.status == 101) {
+                    r = co_await stages::tunnel(ctx);
+                } else {
+                    r = co_await stages::respond(ctx);
+                }
+                break;
+            }
+            if (!co_await stages::retry(ctx, r)) break;
+            r = StageResult::next();
+        }
+        // What the route's pool could not serve, its fallback pool may (once): the attempts start over.
+        if (r.kind == StageResult::Kind::Continue || !stages::divert_to_fallback_pool(ctx, r)) break;
+        r = StageResult::next();
     }
-    // What the route's pool could not serve, its fallback pool may (once).
-    if (!r.ok() && stages::divert_to_fallback_pool(ctx, r)) r = co_await attempts(ctx);
     stages::classify(ctx, r);
     // A client that went away gets no reply (499 is only shown in the log); the route's fallback
     // answers what haven could not serve, when it has one.

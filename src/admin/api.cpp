@@ -54,7 +54,7 @@ Response health(AdminModel& m, bool deep) {
 } // namespace
 
 bool is_dashboard_file(const std::string& path) {
-    return path == "/" || path == "/app.js" || path == "/dom.js" || path == "/style.css";
+    return path == "/" || path == "/app.js" || path == "/dom.js" || path == "/services.js" || path == "/style.css";
 }
 
 // Rules, in order:

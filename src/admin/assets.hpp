@@ -6,7 +6,7 @@
 
 namespace haven::admin {
 
-// The content of `path` ("/index.html", "/dom.js", "/app.js", "/style.css"), or empty; sets `type`.
+// The content of `path` ("/index.html", "/dom.js", "/services.js", "/app.js", "/style.css"), or empty; sets `type`.
 std::string_view dashboard_asset(std::string_view path, std::string_view& type);
 
 } // namespace haven::admin

@@ -144,6 +144,27 @@ def free_port() -> int:
     raise AssertionError("no free port outside the ephemeral range after 500 tries")
 
 
+def free_port_range(n: int) -> int:
+    """The first of n consecutive ports that can all be bound right now."""
+    for _ in range(200):
+        base = free_port()
+        if base + n > 65535:
+            continue
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError(f"no {n} consecutive free ports")
+
+
 class DeadPort:
     """A port that refuses connections: bound (so nobody else gets it) but never listening."""
 

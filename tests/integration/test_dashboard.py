@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from harness import FAST_CHECKS, Proc, http_request, make_config, missing_tool, require_tool, scaled
+from harness import (FAST_CHECKS, HAVEN_BIN, Proc, free_port_range, http_request, make_config, missing_tool,
+                     require_tool, scaled)
 
 try:
     from selenium import webdriver
@@ -393,6 +394,43 @@ def test_dashboard_against_haven(spawn, browser, tmp_path):
         b.click_action("enable", "b1")
         b.wait_state("b1", "up", scaled(5))
 
+        assert b.script_errors() == []
+        assert b.foreign_resources() == []
+        assert all(p.stat().st_size > 10_000 for p in shots)
+
+
+def test_dashboard_shows_services_and_a_killed_replica_coming_back(spawn, browser):
+    """The brief's auto-healing on the dashboard: each replica of a supervised service with its
+    pid, state, restarts, last exit and probes; kill -9 one and watch haven start it again."""
+    base = free_port_range(2)
+    cfg = make_config(pools={"web": {"servers_from": {"service": "web"}}})
+    cfg["services"] = [{"name": "web", "command": HAVEN_BIN,
+                        "args": ["demo-backend", "--listen", "127.0.0.1:{port}", "--name", "{name}"],
+                        "replicas": 2, "ports": f"{base}-{base + 1}", "restart_delay": "300ms",
+                        "readiness": {"http": "/health", "period": "200ms", "timeout": "150ms"}}]
+    cfg["admin"] = {"listen": "127.0.0.1:0"}
+    haven = spawn.haven(cfg)
+    b = browser
+    with b.evidence_on_failure("dashboard-services"):
+        b.open(f"http://127.0.0.1:{haven.admin_port()}/")
+        b.wait(lambda: b.attr("replica-web-1", "data-state") == "ready" and b.attr("replica-web-2", "data-state") == "ready",
+               scaled(10), "both replicas ready")
+        assert b.by_testid("services-section").is_displayed()
+        card = b.by_testid("service-web")
+        assert card.find_element(By.CSS_SELECTOR, "[data-field=ready]").text == "2 / 2"
+        row = b.by_testid("replica-web-2")
+        pid = int(row.get_attribute("data-pid"))
+        assert row.find_element(By.CSS_SELECTOR, "[data-field=port]").text == str(base + 1)
+        assert row.find_element(By.CSS_SELECTOR, "[data-field=restarts]").text == "0"
+        assert row.find_element(By.CSS_SELECTOR, "[data-field=readiness]").text.startswith("passing")
+        os.kill(pid, 9)
+        b.wait(lambda: b.attr("replica-web-2", "data-pid") not in (None, str(pid))
+               and b.attr("replica-web-2", "data-state") == "ready", scaled(10), "web-2 restarted and ready")
+        row = b.by_testid("replica-web-2")
+        assert row.find_element(By.CSS_SELECTOR, "[data-field=restarts]").text == "1"
+        assert row.find_element(By.CSS_SELECTOR, "[data-field=last_exit]").text == "killed by SIGKILL"
+        b.newest_event("replica_ready", "web/web-2", scaled(3))
+        shots = b.screenshot("dashboard-services.png")
         assert b.script_errors() == []
         assert b.foreign_resources() == []
         assert all(p.stat().st_size > 10_000 for p in shots)

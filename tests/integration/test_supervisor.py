@@ -10,37 +10,19 @@ the pool), `crash` (exits at once), `live` (a liveness probe). Every wait is bou
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
 
 from closed_loop import ClosedLoop
-from harness import HAVEN_BIN, free_port, http_request, process_running, require_tool, scaled, wait_until
+from harness import (HAVEN_BIN, free_port, free_port_range, http_request, proc_status, process_running, require_tool,
+                     scaled, wait_until)
 from prom import scrape, total
-
-
-def free_port_range(n: int) -> int:
-    """The first of n consecutive ports that can all be bound right now."""
-    for _ in range(200):
-        base = free_port()
-        if base + n > 65535:
-            continue
-        socks = []
-        try:
-            for p in range(base, base + n):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise AssertionError(f"no {n} consecutive free ports")
 
 
 def backend_service(name: str, base: int, replicas: int, **extra) -> dict:
@@ -339,3 +321,68 @@ def test_a_reload_that_changes_the_env_replaces_replicas_one_at_a_time(spawn):
     for r in replicas(h, "web").values():
         environ = open(f"/proc/{r['pid']}/environ", "rb").read().split(b"\0")
         assert b"COLOUR=green" in environ and b"HAVEN_REPLICA=" + r["name"].encode() in environ
+
+
+def test_a_replica_that_ignores_sigterm_is_killed_after_stop_grace(spawn):
+    """SIGTERM, stop_grace, then SIGKILL: on a restart (the replica_killed event) and when haven
+    itself stops (it exits, and the child is gone)."""
+    stubborn = {"name": "stubborn", "command": "/bin/sh",
+                "args": ["-c", "trap '' TERM; echo up; while :; do sleep 0.1; done"], "stop_grace": "1s"}
+    base = free_port_range(1)
+    h = spawn.haven(small_config(backend_service("web", base, 1), stubborn))
+    wait_until(lambda: replicas(h, "stubborn")["stubborn-1"]["pid"], scaled(5), what="stubborn running")
+    first = replicas(h, "stubborn")["stubborn-1"]["pid"]
+    asked = time.monotonic()
+    r = http_request(h.admin_port(), "POST", "/api/services/stubborn/restart")
+    assert r.status == 202, r
+    wait_until(lambda: not process_running(first), scaled(5), what="the old replica gone")
+    took = time.monotonic() - asked
+    assert took >= 0.9, f"killed {took:.2f} s after the restart, before its 1 s stop_grace"
+    killed = events(h, "replica_killed", "stubborn-1")
+    assert killed and "after SIGTERM; SIGKILL" in killed[-1]["detail"], killed
+    wait_until(lambda: replicas(h, "stubborn")["stubborn-1"]["pid"] not in (None, first), scaled(5),
+               what="a new stubborn replica")
+    second = replicas(h, "stubborn")["stubborn-1"]["pid"]
+    assert h.stop(signal.SIGTERM, timeout=scaled(10)) == 0
+    assert not process_running(second)
+    assert "stubborn-1: still running after SIGTERM; SIGKILL" in h.proc.stderr()
+
+
+def test_a_rolling_restart_lets_a_request_in_flight_finish_before_it_stops_the_replica(spawn):
+    """drain_timeout: the replica leaves the pool, its request in flight (1.5 s) completes, and only
+    then does it get SIGTERM (the demo backend drops what it is serving on SIGTERM)."""
+    base = free_port_range(1)
+    h = spawn.haven(small_config(backend_service("web", base, 1, drain_timeout="5s",
+                                                 readiness={"http": "/health", "period": "200ms", "timeout": "150ms"})))
+    wait_until(lambda: ready_count(h, "web") == 1, scaled(10), what="web ready")
+    old = replicas(h, "web")["web-1"]["pid"]
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=h.get("/delay?ms=1500")))
+    t.start()
+    wait_until(lambda: http_request(h.admin_port(), "GET", "/api/pools/web").json()["servers"][0]["active"] == 1,
+               scaled(3), what="the slow request in flight")
+    r = http_request(h.admin_port(), "POST", "/api/services/web/restart")
+    assert r.status == 202, r
+    time.sleep(0.5)
+    assert process_running(old), "stopped with a request in flight"
+    t.join(timeout=scaled(10))
+    assert result["r"].status == 200 and result["r"].body == b"delayed\n", result
+    wait_until(lambda: not process_running(old), scaled(5), what="the drained replica stopped")
+    wait_until(lambda: ready_count(h, "web") == 1, scaled(10), what="the new replica ready")
+
+
+def test_a_service_runs_as_its_user(spawn):
+    if os.geteuid() != 0:
+        pytest.skip("switching user needs root")
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    base = free_port_range(1)
+    h = spawn.haven(small_config(backend_service("web", base, 1),
+                                 {"name": "unprivileged", "command": "sleep", "args": ["1000"], "user": "nobody"}))
+    wait_until(lambda: replicas(h, "unprivileged")["unprivileged-1"]["pid"], scaled(5), what="the replica running")
+    pid = replicas(h, "unprivileged")["unprivileged-1"]["pid"]
+    uids = proc_status(pid)["Uid"].split()
+    gids = proc_status(pid)["Gid"].split()
+    assert uids == [str(nobody.pw_uid)] * 4, uids
+    assert gids == [str(nobody.pw_gid)] * 4, gids
+    assert proc_status(pid)["Groups"].split() in ([], [str(nobody.pw_gid)]), proc_status(pid)["Groups"]

@@ -215,6 +215,8 @@
     sync(byTestId('events'), events, (e) => `${e.seq}@${e.time}`, createEvent, updateEvent);
     byTestId('events-empty').hidden = events.length > 0;
 
+    window.havenServices.render(status);
+
     const subsystems = Array.isArray(status.subsystems) ? status.subsystems : [];
     sync(byTestId('subsystems'), subsystems, (s) => s.name, createSubsystem, updateSubsystem);
   }

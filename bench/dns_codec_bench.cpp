@@ -69,7 +69,7 @@ void BM_LdnsAnswer(benchmark::State& state) {
     for (int i = 0; i < kNames; ++i) {
         const std::string owner = "www" + std::to_string(i) + ".example.com.";
         auto* list = ldns_rr_list_new();
-        for (const std::string addr : {"10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250), std::string("10.1.0.1")}) {
+        for (const std::string& addr : {"10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250), std::string("10.1.0.1")}) {
             ldns_rr* rr = nullptr;
             ldns_rr_new_frm_str(&rr, (owner + " 3600 IN A " + addr).c_str(), 0, nullptr, nullptr);
             ldns_rr_list_push_rr(list, rr);

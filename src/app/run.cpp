@@ -1,6 +1,7 @@
 // `haven run` and `haven check`.
 #include "app/commands.hpp"
 #include "config/check_timing.hpp"
+#include "config/dns_schema.hpp"
 #include "config/value_rules.hpp"
 #include "config/yaml_loader.hpp"
 #include "runtime/runtime.hpp"
@@ -57,6 +58,53 @@ void print_pool(const config::Pool& p) {
     }
 }
 
+// What a member's answers depend on: "always", "region eu", "pool web", "server web/w1", "check".
+std::string health_text(const config::DnsHealth& h) {
+    switch (h.kind) {
+    case config::DnsHealth::Kind::Always: return "always";
+    case config::DnsHealth::Kind::Region: return "region " + h.region;
+    case config::DnsHealth::Kind::Pool: return "pool " + h.pool;
+    case config::DnsHealth::Kind::Server: return "server " + h.pool + "/" + h.server;
+    case config::DnsHealth::Kind::Check: return "check " + h.check_address.text;
+    }
+    return "?";
+}
+
+// The record set's members in one line: "primary (region eu), secondary (region us)".
+std::string members_text(const config::DnsRecordSet& rs) {
+    std::string out;
+    for (const auto& m : rs.members) {
+        std::string who;
+        if (rs.routing == config::DnsRouting::Failover) who = m.role == config::FailoverRole::Primary ? "primary " : "secondary ";
+        if (rs.routing == config::DnsRouting::Weighted) who = fmt::format("weight {} ", m.weight);
+        if (rs.routing == config::DnsRouting::Latency) who = "near " + m.region + " ";
+        std::string values;
+        for (const auto& v : m.values) values += (values.empty() ? "" : " ") + v.text;
+        out += fmt::format("{}{}{} [{}]", out.empty() ? "" : ", ", who, values, health_text(m.health));
+    }
+    return out;
+}
+
+// Regions, DNS listeners and zones, each record set with its routing and what its answers follow.
+void print_dns(const config::DnsConfig& d) {
+    for (const auto& r : d.regions) {
+        fmt::print("  region {}  {} endpoint(s), up while at least {} are up{}\n", r.name, r.endpoints.size(), r.min_healthy,
+                   r.clients.empty() ? "" : fmt::format("  clients {}", fmt::join(r.clients, " ")));
+        print_check(r.health_check);
+    }
+    if (!d.server) return;
+    for (const auto& l : d.server->listeners) fmt::print("  dns listener {}  {} (udp and tcp)\n", l.name, l.listen.text);
+    for (const auto& z : d.server->zones) {
+        fmt::print("  zone {}  ttl {}  {} record set(s)\n", z.name, duration(z.ttl), z.records.size());
+        for (const auto& rs : z.records) {
+            const bool routed = rs.routing != config::DnsRouting::Simple;
+            const auto ttl = rs.ttl ? *rs.ttl : routed ? d.server->health_ttl : z.ttl;
+            fmt::print("    {} {} {}  ttl {}  {}\n", rs.owner, config::name_of(rs.type), config::name_of(rs.routing),
+                       duration(ttl), members_text(rs));
+        }
+    }
+}
+
 } // namespace
 
 int check_config(const std::string& path) {
@@ -71,6 +119,7 @@ int check_config(const std::string& path) {
                     l.routes.size(), l.pool.empty() ? "" : "  default pool ", l.pool.c_str());
     }
     for (const auto& p : cfg->pools) print_pool(p);
+    if (cfg->dns) print_dns(*cfg->dns);
     return 0;
 }
 

@@ -34,9 +34,14 @@ std::optional<HostSet> describe_pool(const config::Pool& pool, std::uint32_t poo
             error = "pool " + pool.name + " server " + s.name + ": " + error;
             return std::nullopt;
         }
-        set.hosts.push_back(HostInfo{s.name, s.address.text, *ep, s.weight, std::make_shared<HostSignals>(),
-                                     std::make_shared<HostMetrics>(workers)});
-        set.hosts.back().tls_name = s.address.host;
+        HostInfo& h = set.hosts.emplace_back();
+        h.name = s.name;
+        h.address_text = s.address.text;
+        h.endpoint = *ep;
+        h.weight = s.weight;
+        h.signals = std::make_shared<HostSignals>();
+        h.metrics = std::make_shared<HostMetrics>(workers);
+        h.tls_name = s.address.host;
     }
     if (pool.tls) set.tls = pool.tls->context;
     return set;

@@ -284,7 +284,6 @@ void PoolState::on_report(Server& s, const HealthReport& r) {
     s.last_check = r.result.reason;
     s.last_check_ms = to_ms(r.result.took);
     s.last_check_time_us = wall_time_us();
-    const HostIndex h = index_of(s);
     bool changed = false;
     if (r.transition == HealthTransition::Changed) {
         s.changed_once = true;

@@ -60,6 +60,18 @@ def test_check_accepts_every_example(path):
     assert r.stderr == ""
 
 
+def test_check_summarises_regions_dns_listeners_and_every_record_set():
+    r = run_cli("check", "-c", str(SOURCE_DIR / "examples" / "dns.yaml"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    assert "  region eu  1 endpoint(s), up while at least 1 are up  clients 10.1.0.0/16 127.0.0.0/8" in out, out
+    assert "  dns listener main  127.0.0.1:5353 (udp and tcp)" in out, out
+    assert re.search(r"^  zone example\.com  ttl 1h  \d+ record set\(s\)$", out, re.M), out
+    assert ("    app.example.com A failover  ttl 5s  primary 127.0.0.2 [region eu], secondary 127.0.0.3 [region us]"
+            in out), out
+    assert "    example.com MX simple  ttl 1h  10 mail [always]" in out, out
+
+
 BASE = """listeners:
   - name: web
     listen: 127.0.0.1:0

@@ -25,6 +25,7 @@ int status_for(ResponseFlag f) {
     case ResponseFlag::BadRequest: return 400;
     case ResponseFlag::ClientAborted: return 499; // never sent; shown in the log like nginx does
     case ResponseFlag::None: return 0;
+    default: break; // the flags of haven's own replies (429, 401, ...) come with their status
     }
     return 500;
 }

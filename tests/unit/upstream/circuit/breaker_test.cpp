@@ -21,7 +21,6 @@ BreakerParams brief() {
 }
 
 BreakerCounts failures(std::uint32_t streak, std::uint64_t n) { return {streak, 0, n, 0, 0}; }
-BreakerCounts successes(std::uint64_t n) { return {0, n, 0, 0, 0}; }
 
 TEST(CircuitBreaker, OpensAfterFiveFailuresInARowAndHalfOpensAfterItsTimeout) {
     test::FakeRandom r{{0}};

@@ -67,6 +67,7 @@ json server_json(const upstream::ServerStatus& s, const upstream::HostInfo& h, b
             {"admin", admin_name(s.admin)},
             {"ejected", s.ejected},
             {"refused", s.refused},
+            {"region_down", s.region_down},
             {"serving", s.serving},
             {"checked", s.checked},
             {"weight", s.weight},
@@ -93,7 +94,10 @@ json pool_json(const upstream::PoolState& p, const config::Pool* cfg) {
     for (std::size_t i = 0; i < status.size(); ++i) {
         const bool backup = cfg && i < cfg->servers.size() && cfg->servers[i].backup;
         servers.push_back(server_json(status[i], set->hosts[i], backup));
-        if (status[i].health == upstream::HealthStatus::Up && !status[i].ejected && !status[i].refused) ++healthy;
+        if (status[i].health == upstream::HealthStatus::Up && !status[i].ejected && !status[i].refused &&
+            !status[i].region_down) {
+            ++healthy;
+        }
     }
     json breaker = nullptr;
     if (const auto* b = p.breaker()) breaker = {{"state", upstream::breaker_state_name(b->state())}, {"trips", b->trips()}};

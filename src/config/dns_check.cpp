@@ -41,6 +41,7 @@ public:
     DnsChecker(const Config& c, std::vector<ConfigError>& errors) : c_(c), errors_(errors) {}
 
     void run() {
+        server_regions();
         if (!c_.dns) return;
         regions();
         if (c_.dns->server) server(*c_.dns->server);
@@ -49,6 +50,18 @@ public:
 private:
     void add(SourceLoc loc, std::string message) {
         errors_.push_back(ConfigError{c_.source, loc.line, loc.column, std::move(message)});
+    }
+
+    // A server's `region` names a region of `regions:`.
+    void server_regions() {
+        for (std::size_t i = 0; i < c_.pools.size(); ++i) {
+            for (std::size_t j = 0; j < c_.pools[i].servers.size(); ++j) {
+                const Server& s = c_.pools[i].servers[j];
+                if (s.region.empty() || (c_.dns && c_.dns->find_region(s.region))) continue;
+                add(s.region_loc, "pools[" + std::to_string(i) + "].servers[" + std::to_string(j) + "].region: unknown region " +
+                                      rules::quote(s.region) + (c_.dns && !c_.dns->regions.empty() ? "" : " (no regions: are written)"));
+            }
+        }
     }
 
     void regions() {

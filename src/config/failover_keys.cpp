@@ -67,6 +67,9 @@ public:
             r_.read_enum(f, kStates, s.state);
         } else if (key == "health_check") {
             check_override(f, s.health_check.emplace());
+        } else if (key == "region") {
+            s.region_loc = r_.loc(f);
+            r_.read_string(f, s.region);
         }
     }
 

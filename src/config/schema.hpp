@@ -303,6 +303,8 @@ struct Server {
     std::optional<std::uint32_t> priority; // tier, 0..255; lower is preferred
     AdminState state = AdminState::Ready;  // `state: ready|drain|maint`
     std::optional<HealthCheckOverride> health_check;
+    std::string region;  // `regions:` entry whose health gates this server ("" : none)
+    SourceLoc region_loc;
     SourceLoc loc;
 
     std::uint32_t tier() const { return priority ? *priority : (backup ? 1u : 0u); }

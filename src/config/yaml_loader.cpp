@@ -52,7 +52,7 @@ constexpr std::string_view kPoolKeys[] = {
 constexpr std::string_view kServerKeys[] = {
     "name", "address", "weight",
     // read in failover_keys.cpp:
-    "backup", "priority", "state", "health_check"};
+    "backup", "priority", "state", "health_check", "region"};
 constexpr std::string_view kKeepaliveKeys[] = {"max_idle", "idle_timeout"};
 constexpr std::string_view kTimeoutKeys[] = {"connect", "request_headers", "client_idle", "server",
                                              "drain"};

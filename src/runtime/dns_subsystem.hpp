@@ -59,6 +59,7 @@ private:
     Prepared prepare_config(const std::shared_ptr<const config::DnsConfig>& next, std::vector<std::string>& errors);
     void apply(Prepared p);
     void refresh();
+    void push_regions_to_pools();
     std::vector<bool> source_states();
     void arm_poll();
     nlohmann::json record_sets_json() const;

@@ -31,6 +31,7 @@ struct PoolState::Server {
     bool refused = false;
     std::uint64_t refusals_cleared = 0;
     std::uint64_t refusals_total = 0;
+    bool region_down = false; // its cfg.region is down
     // In a pool without active checks: the TCP connect check that answers a refusal.
     std::unique_ptr<HealthChecker> refusal_check;
     EjectCause eject_cause = EjectCause::Response;
@@ -119,6 +120,7 @@ const char* state_name(const ServerStatus& s) {
     if (s.ejected) return "ejected";
     if (s.health == HealthStatus::Down) return "down";
     if (s.refused) return "refused";
+    if (s.region_down) return "region down";
     return "up";
 }
 
@@ -193,6 +195,7 @@ void PoolState::build_servers(const config::Pool& pool, std::vector<std::unique_
             info.signals = s->info.signals; // workers keep counting into the same objects
             info.metrics = s->info.metrics;
             if (cfg.state != s->cfg.state) s->admin = admin_of(cfg.state);
+            if (cfg.region != s->cfg.region) s->region_down = false; // the DNS subsystem tells the new region's state
         } else {
             s = std::make_unique<Server>();
             s->admin = admin_of(cfg.state);
@@ -421,6 +424,7 @@ std::vector<HostView> PoolState::views(TimePoint now) const {
         v.admin = s.admin;
         v.ejected = outliers_.ejected(h);
         v.refused = s.refused;
+        v.region_down = s.region_down;
         v.backup = s.cfg.backup;
         v.priority = s.cfg.tier();
         v.weight = effective_weight(s.weight, s.up_since, now, ramp);
@@ -477,6 +481,17 @@ PoolState::Server* PoolState::find(std::string_view name) {
     return nullptr;
 }
 
+void PoolState::set_region(std::string_view region, bool up, std::string_view why) {
+    bool changed = false;
+    for (auto& s : servers_) {
+        if (s->cfg.region != region || s->region_down == !up) continue;
+        s->region_down = !up;
+        changed = true;
+        env_.events.add(up ? "region_server_up" : "region_server_down", config_.name, s->cfg.name, std::string(why));
+    }
+    if (changed) republish(env_.scheduler.now());
+}
+
 bool PoolState::set_admin(std::string_view server, AdminState state, std::string_view why) {
     Server* s = find(server);
     if (!s) return false;
@@ -524,6 +539,7 @@ std::vector<ServerStatus> PoolState::status() const {
         st.admin = s.admin;
         st.ejected = outliers_.ejected(h);
         st.refused = s.refused;
+        st.region_down = s.region_down;
         st.refusals_total = s.refusals_total;
         st.checked = s.checker != nullptr;
         st.weight = s.weight;

@@ -47,6 +47,7 @@ struct ServerStatus {
     AdminState admin = AdminState::Ready;
     bool ejected = false;
     bool refused = false;        // out of rotation after a refused connect, until a check passes
+    bool region_down = false;    // its `region` is down
     bool serving = false;        // in the eligible set now
     bool checked = false;        // has an active health check
     std::uint32_t weight = 0;    // configured (or set by the admin API)
@@ -83,6 +84,9 @@ public:
 
     // Admin actions; false if there is no such server.
     bool set_admin(std::string_view server, AdminState state, std::string_view why);
+    // The health of each server's `region` (dns/regions.hpp), from the DNS subsystem: a server
+    // whose region is down is out of rotation like an unhealthy one, so the next tier serves.
+    void set_region(std::string_view region, bool up, std::string_view why);
     bool set_weight(std::string_view server, std::uint32_t weight);
 
     const std::string& name() const { return config_.name; }

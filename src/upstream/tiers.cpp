@@ -12,7 +12,8 @@ namespace haven::upstream {
 namespace {
 
 bool usable(const HostView& h) {
-    return h.admin == AdminState::Ready && h.health == HealthStatus::Up && !h.ejected && !h.refused && h.weight > 0;
+    return h.admin == AdminState::Ready && h.health == HealthStatus::Up && !h.ejected && !h.refused && !h.region_down &&
+           h.weight > 0;
 }
 
 // Panic ignores health, ejection and refusals (they may be wrong, or everything is failing and any chance

@@ -23,6 +23,7 @@ struct HostView {
     AdminState admin = AdminState::Ready;
     bool ejected = false;       // by outlier detection
     bool refused = false;       // a connect was refused on live traffic; no check has passed since
+    bool region_down = false;   // the server's `region` is down (regions:, its own checks)
     bool backup = false;        // `backup: true` (HAProxy semantics, see all_backups)
     std::uint32_t priority = 0; // tier; lower is preferred
     std::uint32_t weight = 1;   // effective weight (after slow start); 0 = takes nothing

@@ -434,3 +434,42 @@ def test_response_rate_limiting_per_subnet(mspawn, world):
     assert Dig(port, "www.example.com", "A", "+tcp").values() == ["192.0.2.1", "192.0.2.2"]
     metrics = admin(haven, "GET", "/metrics").text
     assert re.search(r'haven_dns_rrl_total\{action="dropped"\} [1-9]', metrics)
+
+
+def test_a_pools_servers_follow_their_regions_health(spawn, tmp_path):
+    """servers[].region: "serve from eu, fail over to us" for the proxy too. The eu region's own
+    check (its endpoint, another process) fails while the eu server is fine: within the check window
+    the pool's traffic moves to the us tier, with no failed request under 50 clients, and back."""
+    from closed_loop import ClosedLoop
+    eu_health = RegionBackend(tmp_path, "127.0.0.2", "eu-health")
+    eu1, us1 = spawn.backend("eu1"), spawn.backend("us1")
+    cfg = {"threads": 1, "admin": {"listen": "127.0.0.1:0"},
+           "listeners": [{"name": "web", "listen": "127.0.0.1:0", "pool": "web"}],
+           "pools": [{"name": "web", "retries": 2, "servers": [
+               {"name": "eu1", "address": eu1.address, "region": "eu"},
+               {"name": "us1", "address": us1.address, "region": "us", "priority": 1}]}],
+           "regions": [{"name": "eu", "endpoints": [eu_health.address], "health_check": CHECK},
+                       {"name": "us", "endpoints": [us1.address], "health_check": CHECK}]}
+    haven = spawn.haven(cfg)
+    try:
+        assert {haven.get("/").header("X-Backend") for _ in range(6)} == {"eu1"}
+        load = ClosedLoop(haven.port(), 50, duration=scaled(6.0))
+        try:
+            wait_until(lambda: any(o.backend == "eu1" for o in list(load.outcomes)), scaled(5), what="eu1 serving")
+            eu_health.kill()
+            killed = time.monotonic()
+            wait_until(lambda: haven.get("/").header("X-Backend") == "us1", scaled(window() + 2.0), interval=0.05,
+                       what="the pool to move to the us tier")
+            assert time.monotonic() - killed <= scaled(window() + 0.5)
+            eu_health = eu_health.restart()
+            wait_until(lambda: haven.get("/").header("X-Backend") == "eu1", scaled(5), interval=0.05,
+                       what="the pool back on eu")
+        finally:
+            load.stop()
+            load.finish()
+        assert not load.failures(), (load.by_status(), load.failures()[:5])
+        assert {o.backend for o in load.outcomes} == {"eu1", "us1"}
+        seen = {(e["kind"], e["pool"], e["server"]) for e in api_events(haven)}
+        assert ("region_server_down", "web", "eu1") in seen and ("region_server_up", "web", "eu1") in seen, seen
+    finally:
+        eu_health.kill()

@@ -593,6 +593,11 @@ const BadCase kCases[] = {
      "admin: { listen: 127.0.0.1:9000, token_file: /nonexistent/haven-token }\n",
      3, 46, "admin.token_file: cannot read \"/nonexistent/haven-token\": No such file or "
             "directory"},
+    {"server region that is not in regions:",
+     "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+     "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001, region: eu } ] } ]\n"
+     "regions: [ { name: us, endpoints: [127.0.0.3:80], health_check: { tcp: {} } } ]\n",
+     2, 69, "pools[0].servers[0].region: unknown region \"eu\""},
     {"fallback pool that does not exist",
      "listeners: [ { name: web, listen: 127.0.0.1:8080, routes: [ { pool: web,\n"
      "    policies: { fallback: { pool: webs } } } ] } ]\n"

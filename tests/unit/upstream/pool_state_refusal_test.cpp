@@ -11,6 +11,29 @@ using test_support::PoolStateTest;
 
 std::uint64_t cleared(const PoolState& ps, HostIndex h) { return ps.current()->hosts[h].refusals_cleared; }
 
+TEST_F(PoolStateTest, AServerLeavesRotationWhileItsRegionIsDownAndComesBackWithIt) {
+    auto cfg = pool();
+    cfg.servers[0].region = "eu";
+    cfg.servers[1].region = "us";
+    PoolState ps(env, cfg, 0);
+    ps.start();
+    all_ok();
+    sched.advance(20ms);
+    ASSERT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0, 1}));
+    ps.set_region("eu", false, "region eu down (0 of 1 endpoints up, needs 1)");
+    EXPECT_EQ(serving(*ps.current()), (std::vector<HostIndex>{1}));
+    EXPECT_EQ(events.count("region_server_down"), 1u);
+    EXPECT_STREQ(state_name(ps.status()[0]), "region down");
+    ps.set_region("eu", false, "again"); // no change, no event
+    EXPECT_EQ(events.count("region_server_down"), 1u);
+    ps.set_region("us", false, "region us down");
+    EXPECT_EQ(serving(*ps.current()), (std::vector<HostIndex>{2})) << "both regions down: the backup serves";
+    ps.set_region("eu", true, "region eu up");
+    ps.set_region("us", true, "region us up");
+    EXPECT_EQ(serving(*ps.current()), (std::vector<HostIndex>{0, 1}));
+    EXPECT_EQ(events.count("region_server_up"), 2u);
+}
+
 TEST_F(PoolStateTest, ARefusalTakesTheServerOutAtOnceAndAPassingCheckBringsItBack) {
     PoolState ps(env, pool(), 0);
     ps.start();

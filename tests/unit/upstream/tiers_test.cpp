@@ -65,6 +65,15 @@ TEST(SelectServing, PrimaryDownFailsOverToBackupTier) {
     EXPECT_EQ(hosts_of(s), (Hosts{2}));
 }
 
+TEST(SelectServing, ServersOfARegionThatIsDownLeaveTheirTierLikeUnhealthyOnes) {
+    std::vector<HostView> hosts{up(0), up(0), up(1)};
+    hosts[0].region_down = hosts[1].region_down = true; // "eu" down; the tier-1 server is in "us"
+    const Serving s = select_serving(hosts, {});
+    EXPECT_EQ(s.mode, ServingMode::Normal);
+    EXPECT_EQ(s.tier, 1);
+    EXPECT_EQ(hosts_of(s), (Hosts{2}));
+}
+
 TEST(SelectServing, MinHealthyMovesToTheNextTier) {
     const std::vector<HostView> hosts{up(0), down(0), up(1), up(1)};
     const Serving s = select_serving(hosts, {.min_healthy = 2});

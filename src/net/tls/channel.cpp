@@ -1,4 +1,5 @@
 #include "net/tls/channel.hpp"
+#include "net/tls/client_context.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -281,5 +282,13 @@ std::string_view Channel::server_name() const {
 }
 
 bool Channel::resumed() const { return SSL_session_reused(ssl_) == 1; }
+
+// (Here, not in client_context.cpp, so that the config loader's TLS checks need no Asio.)
+std::unique_ptr<Channel> client_channel(const std::shared_ptr<const ClientContext>& context, int fd,
+                                        const std::string& host) {
+    SSL* ssl = context->new_ssl(host);
+    if (!ssl) return nullptr;
+    return std::make_unique<Channel>(ssl, fd, context);
+}
 
 } // namespace haven::net::tls

@@ -1,5 +1,4 @@
 #include "net/tls/client_context.hpp"
-#include "net/tls/channel.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -84,13 +83,6 @@ SSL* ClientContext::new_ssl(const std::string& host) const {
         }
     }
     return ssl;
-}
-
-std::unique_ptr<Channel> client_channel(const std::shared_ptr<const ClientContext>& context, int fd,
-                                        const std::string& host) {
-    SSL* ssl = context->new_ssl(host);
-    if (!ssl) return nullptr;
-    return std::make_unique<Channel>(ssl, fd, context);
 }
 
 } // namespace haven::net::tls

@@ -168,12 +168,8 @@ std::vector<bool> DnsSubsystem::source_states() {
 // Each region's state goes to the pools' servers in it (servers[].region) as well as to the
 // DNS answers: a server whose region is down leaves rotation and the pool's next tier serves.
 void DnsSubsystem::push_regions_to_pools() {
-    for (const auto& g : regions_.status()) {
-        if (!g.region) continue;
-        const std::string why = fmt::format("region {} {} ({} of {} endpoints up, needs {})", g.name, g.up ? "up" : "down",
-                                            g.endpoints_up, g.endpoints.size(), g.min_healthy);
-        for (const auto& p : plane_.pools()) p->set_region(g.name, g.up, why);
-    }
+    const auto region_up = [this](std::string_view name) { return regions_.up(name); };
+    for (const auto& p : plane_.pools()) p->sync_regions(region_up);
 }
 
 void DnsSubsystem::refresh() {

@@ -492,6 +492,16 @@ void PoolState::set_region(std::string_view region, bool up, std::string_view wh
     if (changed) republish(env_.scheduler.now());
 }
 
+void PoolState::sync_regions(const std::function<std::optional<bool>(std::string_view)>& region_up) {
+    for (const auto& s : servers_) {
+        if (s->cfg.region.empty()) continue;
+        const bool up = region_up(s->cfg.region).value_or(true);
+        if (s->region_down == !up) continue;
+        const std::string region = s->cfg.region; // set_region may not outlive s's string otherwise
+        set_region(region, up, "region " + region + (up ? " up" : " down"));
+    }
+}
+
 bool PoolState::set_admin(std::string_view server, AdminState state, std::string_view why) {
     Server* s = find(server);
     if (!s) return false;

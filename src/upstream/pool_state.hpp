@@ -16,6 +16,7 @@
 #include <asio/io_context.hpp>
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -87,6 +88,9 @@ public:
     // The health of each server's `region` (dns/regions.hpp), from the DNS subsystem: a server
     // whose region is down is out of rotation like an unhealthy one, so the next tier serves.
     void set_region(std::string_view region, bool up, std::string_view why);
+    // set_region for every region whose state `region_up` (nullopt: unknown, taken as up) differs
+    // from what this pool's servers have; cheap when nothing changed (the DNS subsystem polls).
+    void sync_regions(const std::function<std::optional<bool>(std::string_view)>& region_up);
     bool set_weight(std::string_view server, std::uint32_t weight);
 
     const std::string& name() const { return config_.name; }

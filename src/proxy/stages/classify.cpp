@@ -7,29 +7,6 @@
 namespace haven::proxy::stages {
 namespace {
 
-int status_for(ResponseFlag f) {
-    switch (f) {
-    case ResponseFlag::UpstreamTimeout: return 504;
-    case ResponseFlag::UpstreamConnectFailure:
-    case ResponseFlag::UpstreamTls:
-    case ResponseFlag::UpstreamConnectTimeout:
-    case ResponseFlag::UpstreamReset:
-    case ResponseFlag::UpstreamProtocolError:
-    case ResponseFlag::UpstreamAborted: return 502;
-    case ResponseFlag::NoHealthyServer:
-    case ResponseFlag::Overflow:
-    case ResponseFlag::Draining: return 503;
-    case ResponseFlag::NoRoute: return 404;
-    case ResponseFlag::RequestTimeout: return 408;
-    case ResponseFlag::ClientTimeout: return 408;
-    case ResponseFlag::BadRequest: return 400;
-    case ResponseFlag::ClientAborted: return 499; // never sent; shown in the log like nginx does
-    case ResponseFlag::None: return 0;
-    default: break; // the flags of haven's own replies (429, 401, ...) come with their status
-    }
-    return 500;
-}
-
 bool is_upstream_failure(ResponseFlag f) {
     switch (f) {
     case ResponseFlag::UpstreamConnectFailure:
@@ -73,6 +50,29 @@ void settle_upstream(RequestContext& ctx) {
 }
 
 } // namespace
+
+int status_for(ResponseFlag f) {
+    switch (f) {
+    case ResponseFlag::UpstreamTimeout: return 504;
+    case ResponseFlag::UpstreamConnectFailure:
+    case ResponseFlag::UpstreamTls:
+    case ResponseFlag::UpstreamConnectTimeout:
+    case ResponseFlag::UpstreamReset:
+    case ResponseFlag::UpstreamProtocolError:
+    case ResponseFlag::UpstreamAborted: return 502;
+    case ResponseFlag::NoHealthyServer:
+    case ResponseFlag::Overflow:
+    case ResponseFlag::Draining: return 503;
+    case ResponseFlag::NoRoute: return 404;
+    case ResponseFlag::RequestTimeout: return 408;
+    case ResponseFlag::ClientTimeout: return 408;
+    case ResponseFlag::BadRequest: return 400;
+    case ResponseFlag::ClientAborted: return 499; // never sent; shown in the log like nginx does
+    case ResponseFlag::None: return 0;
+    default: break; // the flags of haven's own replies (429, 401, ...) come with their status
+    }
+    return 500;
+}
 
 // Listener and route counters, the latency histogram, and what counts against the SLO: a 5xx, or
 // a request that got no answer at all (status 0).

@@ -11,18 +11,10 @@
 #include "proxy/http_session.hpp"
 #include "proxy/stages/stages.hpp"
 
-#include <algorithm>
 #include <cstdio>
-#include <cstring>
 
 namespace haven::proxy::stages {
 namespace {
-
-int status_of(const StageResult& r) {
-    if (r.kind == StageResult::Kind::Respond) return r.reply.status;
-    const auto f = r.error.flag;
-    return f == ResponseFlag::NoHealthyServer || f == ResponseFlag::Overflow ? 503 : 502;
-}
 
 bool may_go_again(const RequestContext& ctx) {
     if (ctx.body_streamed && !ctx.body_copy_valid) return false;
@@ -39,7 +31,7 @@ void add_degraded_field(RequestContext& ctx, const char* reason) {
 } // namespace
 
 bool divert_to_fallback_pool(RequestContext& ctx, const StageResult& failure) {
-    if (ctx.fallback_pool == UINT32_MAX || ctx.degraded || failure.kind == StageResult::Kind::Continue) return false;
+    if (ctx.fallback_pool == kNoPool || ctx.degraded || failure.kind == StageResult::Kind::Continue) return false;
     if (ctx.response_started || ctx.session->aborted() || ctx.session->closing()) return false;
     const ResponseFlag flag = failure.kind == StageResult::Kind::Respond ? failure.reply.flag : failure.error.flag;
     const char* reason = degraded_reason(flag);
@@ -48,7 +40,7 @@ bool divert_to_fallback_pool(RequestContext& ctx, const StageResult& failure) {
     // The first pool's part ends as if the request had ended there: outlier detection, breakers,
     // caps, the retry budget and the server's lease all hear of the failure.
     ctx.flag = flag;
-    ctx.status = status_of(failure);
+    ctx.status = failure.kind == StageResult::Kind::Respond ? failure.reply.status : status_for(flag);
     if (failure.kind == StageResult::Kind::Fail) report_attempt(ctx, false, flag);
     policy_divert(ctx);
     end_attempt(ctx);

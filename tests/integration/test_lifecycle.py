@@ -198,10 +198,15 @@ def test_run_with_port_in_use_exits_1(tmp_path):
 # --- haven demo ------------------------------------------------------------------------------
 
 def _start_demo(tmp_path, port):
-    proc = Proc([HAVEN_BIN, "demo", "--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{free_port()}"],
+    admin = free_port()
+    proc = Proc([HAVEN_BIN, "demo", "--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{admin}"],
                 tmp_path, "demo")
     proc.wait_for(r"haven ready", scaled(20))
     proc.wait_for(r"Press Ctrl-C", scaled(5))
+    # "haven ready" waits for the replicas only up to a bound; a loaded (ASan, parallel) run can
+    # reach it with some backends still starting. Wait for all three to serve.
+    wait_until(lambda: http_request(admin, "GET", "/api/pools/demo").json().get("serving") == 3, scaled(10),
+               what="the demo's three backends serving")
     backends = {m.group(1): int(m.group(2))
                 for m in re.finditer(r"^\s+(backend-\d+)\s+http://127\.0\.0\.1:(\d+)\s*$", proc.stdout(), re.M)}
     return proc, backends

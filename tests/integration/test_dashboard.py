@@ -19,6 +19,7 @@ import base64
 import contextlib
 import os
 import pathlib
+import re
 import shutil
 import sys
 
@@ -128,10 +129,27 @@ class Browser:
         self.wait(lambda: self.attr("token-state", "data-state") == "set", scaled(5), "the token to be taken")
 
     def click_action(self, action: str, server: str):
+        """Clicks the button and waits for the page to say it took the click (its message names the
+        action and server at once). A click Chromium delivers to the wrong spot, as can happen
+        while it re-lays out the page after a full-page screenshot on a loaded machine, is tried
+        again, at most three times; a page that ignores the click every time still fails."""
         def ready_button():
             button = self.by_testid(f"{action}-{server}")
             return button if button.is_displayed() and button.is_enabled() else None
-        self.wait(ready_button, scaled(5), f"an enabled {action} button for {server}").click()
+
+        def took_click():
+            return (self.attr("action-message", "data-seq") != before
+                    and re.match(rf"{re.escape(action)} [^ ]+/{re.escape(server)}\b", self.text("action-message")))
+
+        for _ in range(3):
+            before = self.attr("action-message", "data-seq")
+            self.wait(ready_button, scaled(5), f"an enabled {action} button for {server}").click()
+            try:
+                WebDriverWait(self.driver, scaled(2), poll_frequency=0.05).until(lambda _d: took_click())
+                return
+            except TimeoutException:
+                pass
+        pytest.fail(f"the page did not take 3 clicks on {action} for {server}\n{self.describe()}", pytrace=False)
 
     def wait_message(self, kind: str, timeout: float) -> str:
         self.wait(lambda: self.attr("action-message", "data-kind") == kind, timeout, f"a {kind} message")

@@ -60,10 +60,13 @@
 
   // --- Messages (results of write actions) -----------------------------------------------------
 
+  let messageSeq = 0; // data-seq: how many messages were shown, so a reader can tell a new one
+
   function showMessage(text, kind) {
     const box = byTestId('action-message');
     setText(box.querySelector('.message-text'), text);
     setAttr(box, 'data-kind', kind);
+    setAttr(box, 'data-seq', String(++messageSeq));
     box.hidden = false;
   }
 

@@ -24,22 +24,6 @@ std::vector<std::string> split_path(const std::string& path) {
 
 bool is_write(const std::string& method) { return method != "GET"; }
 
-std::optional<std::uint32_t> parse_weight(const Request& r) {
-    std::string text = r.param("value");
-    if (text.empty() && !r.body.empty()) {
-        const auto j = nlohmann::json::parse(r.body, nullptr, false);
-        if (j.is_discarded() || !j.is_object() || !j.contains("weight") || !j["weight"].is_number_unsigned()) {
-            return std::nullopt;
-        }
-        const auto w = j["weight"].get<std::uint64_t>();
-        return w <= 256 ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(w)) : std::nullopt;
-    }
-    std::uint32_t w = 0;
-    const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), w);
-    if (ec != std::errc() || p != text.data() + text.size() || text.empty() || w > 256) return std::nullopt;
-    return w;
-}
-
 Response health(AdminModel& m, bool deep) {
     if (!deep) return Response::text(200, "ok\n");
     nlohmann::json checks = nlohmann::json::object();
@@ -94,10 +78,6 @@ Response Api::handle(const Request& r) {
 
 Response Api::route_api(const Request& r, const std::vector<std::string>& parts) {
     const std::string& what = parts.size() > 1 ? parts[1] : "";
-    if (parts.size() == 6 && what == "pools" && parts[3] == "servers") {
-        if (r.method != "POST" && r.method != "PUT") return Response::error(405, "use POST for " + r.path);
-        return server_action(r, parts[2], parts[4], parts[5]);
-    }
     for (auto* s : model_.sections()) {
         if (s->name() != what) continue;
         Response out;
@@ -119,12 +99,6 @@ Response Api::route_api(const Request& r, const std::vector<std::string>& parts)
     }
     if (r.method != "GET") return Response::error(405, "method not allowed: " + r.method + " " + r.path);
     if (what == "status" && parts.size() == 2) return Response::json(200, status_json(model_));
-    if (what == "pools" && parts.size() <= 3) {
-        bool found = true;
-        std::string body = pools_json(model_, parts.size() == 3 ? parts[2] : "", found);
-        if (!found) return Response::error(404, "no pool named \"" + parts[2] + "\"");
-        return Response::json(200, std::move(body));
-    }
     if (what == "events" && parts.size() == 2) {
         std::uint64_t since = 0;
         const std::string s = r.param("since");
@@ -135,32 +109,7 @@ Response Api::route_api(const Request& r, const std::vector<std::string>& parts)
         return Response::json(200, events_json(model_, since));
     }
     if (what == "config" && parts.size() == 2) return Response::json(200, config_json(*model_.config()));
-    if (what == "slo" && parts.size() == 2) return Response::json(200, slo_json(model_));
     return Response::error(404, "no such API path: " + r.path);
-}
-
-Response Api::server_action(const Request& r, const std::string& pool, const std::string& server,
-                            const std::string& action) {
-    auto* p = model_.control_plane().pool(pool);
-    if (!p) return Response::error(404, "no pool named \"" + pool + "\"");
-    bool ok = false;
-    const std::string why = "admin api from " + r.peer.to_string();
-    if (action == "drain") {
-        ok = p->set_admin(server, upstream::AdminState::Drain, why);
-    } else if (action == "enable") {
-        ok = p->set_admin(server, upstream::AdminState::Ready, why);
-    } else if (action == "maint" || action == "disable") {
-        ok = p->set_admin(server, upstream::AdminState::Maint, why);
-    } else if (action == "weight") {
-        const auto w = parse_weight(r);
-        if (!w) return Response::error(400, "weight must be an integer from 0 to 256 (?value=N or {\"weight\": N})");
-        ok = p->set_weight(server, *w);
-    } else {
-        return Response::error(404, "no action \"" + action + "\" (use drain, enable, maint or weight)");
-    }
-    if (!ok) return Response::error(404, "pool \"" + pool + "\" has no server named \"" + server + "\"");
-    bool found = true;
-    return Response::json(200, pools_json(model_, pool, found));
 }
 
 bool Api::token_ok(const Request& r) const {

@@ -4,14 +4,14 @@
 //   GET  /metrics               Prometheus text format 0.0.4
 //   GET  /health[?deep=1]       shallow: 200 "ok"; deep: JSON checks, 200 or 503
 //   GET  /ready                 200 once listeners are bound and the first checks are in, else 503
-//   GET  /api/status            everything the dashboard shows
-//   GET  /api/pools[/{pool}]    pools and servers with state, weight, active requests, last check
+//   GET  /api/status            everything the dashboard shows (each section adds its keys)
 //   GET  /api/events[?since=N]  the event history
 //   GET  /api/config            the effective configuration (secrets redacted)
-//   GET  /api/slo               SLO reports per listener
-//   POST /api/pools/{pool}/servers/{server}/{drain|enable|maint}
-//   POST /api/pools/{pool}/servers/{server}/weight   body {"weight": N} or ?value=N
 //   POST /api/reload
+//   *    /api/{section}/...     handled by the section of that name (Section::handle), e.g.
+//        GET  /api/pools[/{pool}], POST /api/pools/{pool}/servers/{server}/{drain|enable|maint|weight}
+//        (runtime/pools_api.cpp), GET /api/slo (runtime/slo_subsystem.cpp), /api/policies/...,
+//        /api/services/..., /api/dns/...
 //
 // Reads are open to loopback clients; from elsewhere, and for every write, the bearer token is
 // required when one is configured (compared in constant time). Errors are JSON {"error": "..."}.
@@ -32,8 +32,6 @@ public:
 
 private:
     Response route_api(const Request& r, const std::vector<std::string>& parts);
-    Response server_action(const Request& r, const std::string& pool, const std::string& server,
-                           const std::string& action);
     bool token_ok(const Request& r) const;
 
     AdminModel& model_;
@@ -42,10 +40,10 @@ private:
 
 // The JSON documents (status_json.cpp).
 std::string status_json(AdminModel& m);
-std::string pools_json(AdminModel& m, const std::string& only_pool, bool& found);
 std::string events_json(AdminModel& m, std::uint64_t since);
-std::string slo_json(AdminModel& m);
 std::string config_json(const config::Config& c); // config_json.cpp
+// "2026-12-06T17:36:47.123Z" for microseconds since the epoch.
+std::string iso_time(std::int64_t us);
 // Every section's deep-health checks, in order.
 std::vector<HealthCheckResult> deep_health(AdminModel& m);
 

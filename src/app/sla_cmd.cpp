@@ -1,6 +1,6 @@
 // `haven sla TARGET`: the downtime an availability target allows per year, month, week and day
-// (the table is admin::sla_table; this file only reads the argument).
-#include "admin/slo.hpp"
+// (the table is slo::sla_table; this file only reads the argument).
+#include "slo/slo.hpp"
 #include "app/commands.hpp"
 #include "config/value_rules.hpp"
 
@@ -33,7 +33,7 @@ int print_sla(const std::string& target) {
                      target.c_str());
         return 2;
     }
-    std::string table = admin::sla_table(*percent);
+    std::string table = slo::sla_table(*percent);
     if (!table.empty() && table.back() != '\n') table += '\n';
     std::fputs(table.c_str(), stdout);
     return 0;

@@ -140,7 +140,7 @@ std::optional<double> percent(const json& v) {
 PolicySubsystem::PolicySubsystem(Scheduler& scheduler, EventLog& events, policy::PolicyStore& store)
     : scheduler_(scheduler), events_(events), store_(store), random_(FastRandom::from_entropy()) {}
 
-void PolicySubsystem::start() {
+void PolicySubsystem::serve() {
     tick_ = scheduler_.make_timer();
     arm();
 }

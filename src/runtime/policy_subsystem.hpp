@@ -16,7 +16,7 @@ public:
     PolicySubsystem(Scheduler& scheduler, EventLog& events, policy::PolicyStore& store);
 
     // Subsystem
-    void start() override;
+    void serve() override;
     void stop() override;
 
     // admin::Section

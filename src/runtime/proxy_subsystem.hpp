@@ -24,7 +24,7 @@ public:
     void prepare(const config::Config& next, std::vector<std::string>& errors) override { data_.prepare(next, errors); }
     void commit(const std::shared_ptr<const config::Config>& next) override;
     void abort() override { data_.abort(); }
-    void start() override { data_.start(); }
+    void serve() override { data_.start(); }
     void begin_drain() override { data_.begin_drain(); }
     void stop() override { data_.stop(); }
 

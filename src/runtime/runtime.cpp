@@ -9,6 +9,7 @@
 #include <asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <ranges>
 
 namespace haven::runtime {
@@ -21,7 +22,7 @@ Runtime::Runtime(std::shared_ptr<const config::Config> config) : cfg_(std::move(
         if (proxy_) proxy_->data().publish(std::move(set));
     };
     policies_ = std::make_unique<policy::PolicyStore>(threads);
-    upstream_ = std::make_unique<UpstreamSubsystem>(control_, events_, std::move(publish), *cfg_, threads);
+    upstream_ = std::make_unique<UpstreamSubsystem>(control_, events_, std::move(publish), cfg_, threads);
     proxy_ = std::make_unique<ProxySubsystem>(cfg_, upstream_->plane(), *policies_);
     slo_ = std::make_unique<SloSubsystem>(control_, upstream_->plane().scheduler(), proxy_->data());
     policy_ = std::make_unique<PolicySubsystem>(upstream_->plane().scheduler(), events_, *policies_);
@@ -29,8 +30,10 @@ Runtime::Runtime(std::shared_ptr<const config::Config> config) : cfg_(std::move(
     supervisor_ = std::make_unique<SupervisorSubsystem>(control_, upstream_->plane().scheduler(), events_,
                                                         upstream_->plane(), *cfg_);
     dns_ = std::make_unique<DnsSubsystem>(control_, events_, upstream_->plane(), *cfg_);
-    // A new subsystem is constructed above and added to these two lists.
-    subsystems_ = {upstream_.get(), proxy_.get(), slo_.get(), policy_.get(), supervisor_.get(), dns_.get()};
+    // A new subsystem is constructed above and added to these two lists. The order is the order
+    // of every step (start, warm-up, serve, reload's commit) and, reversed, of shutdown: the
+    // control plane before the workers it feeds, the workers before what reads their counters.
+    subsystems_ = {upstream_.get(), supervisor_.get(), dns_.get(), proxy_.get(), slo_.get(), policy_.get()};
     sections_ = {proxy_.get(), upstream_.get(), slo_.get(), policy_.get(), supervisor_.get(), dns_.get(), process_.get()};
     start_admin();
 }
@@ -72,7 +75,13 @@ std::optional<asio::ip::tcp::endpoint> Runtime::admin_listening() const {
 // subsystem must be able to take it (listeners bind, servers resolve). Returns every reason it
 // was refused (empty on success).
 std::vector<std::string> Runtime::reload() {
-    const auto reloading = supervisor_->notify_reloading(); // systemd: RELOADING=1, then READY=1
+    for (auto* s : subsystems_) s->reload_begins();
+    struct Ends {
+        const std::vector<Subsystem*>& all;
+        ~Ends() {
+            for (auto* s : all) s->reload_ends();
+        }
+    } ends{subsystems_};
     spdlog::info("reload: reading {}", cfg_->source);
     auto result = config::load_file(cfg_->source);
     std::vector<std::string> errors;
@@ -104,26 +113,27 @@ std::vector<std::string> Runtime::reload() {
     return {};
 }
 
-// Envoy warms clusters before its listeners serve; haven checks every server once before its
-// workers accept a connection, so the first requests do not go to a server that is down. The
-// listening sockets are bound already: a client that connects meanwhile waits in the accept
-// queue, it is not refused. Bounded by the longest check timeout (+ 500 ms), so a check that
-// hangs cannot hold up the start; /ready answers 503 until the round is done.
+// Envoy warms clusters before its listeners serve; haven lets every subsystem warm up (the first
+// round of health checks, supervised replicas starting) before its workers accept a connection,
+// so the first requests do not go to a server that is down. The listening sockets are bound
+// already: a client that connects meanwhile waits in the accept queue, it is not refused. Bounded
+// by the longest warm_up_limit() (the control plane's: the longest check timeout + 500 ms), so a
+// check that hangs cannot hold up the start; /ready answers 503 until the round is done.
 void Runtime::warm_up() {
-    auto& plane = upstream_->plane();
     const auto& clock = SystemClock::instance();
     const auto begin = clock.now();
-    // Supervised replicas get their first readiness result meanwhile (bounded on its own).
-    const auto until = begin + std::max<Duration>(plane.longest_check_timeout() + std::chrono::milliseconds(500),
-                                                  supervisor_->warm_up_limit());
-    while ((!plane.first_round_done() || !supervisor_->settled()) && !control_.stopped() && clock.now() < until) {
+    Duration limit = Duration::zero();
+    for (const auto* s : subsystems_) limit = std::max(limit, s->warm_up_limit());
+    const auto warming = [this] {
+        return std::any_of(subsystems_.begin(), subsystems_.end(), [](const Subsystem* s) { return s->warming(); });
+    };
+    while (warming() && !control_.stopped() && clock.now() < begin + limit) {
         control_.run_one_for(std::chrono::milliseconds(10));
     }
-    const auto took = to_ms(clock.now() - begin);
-    if (plane.first_round_done()) {
-        spdlog::info("health: first round of checks done in {:.0f} ms", took);
-    } else if (!control_.stopped()) {
-        spdlog::warn("health: some first checks had no result after {:.0f} ms; starting with what is known", took);
+    if (control_.stopped()) return;
+    const auto took = clock.now() - begin;
+    for (auto* s : subsystems_) {
+        if (s->warm_up_limit() > Duration::zero()) s->warmed_up(took, !s->warming());
     }
 }
 
@@ -165,19 +175,14 @@ int Runtime::run() {
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
-    // Start order: the control plane (checks), its first round, then the workers and what reads
-    // their counters.
-    upstream_->start();
-    dns_->start(); // its regions' first checks run during warm_up; it answers from then on
-    supervisor_->start();
+    // Start (subsystem.hpp): every subsystem starts, warms up, then serves, in registration order.
+    for (auto* s : subsystems_) s->start();
     warm_up();
     if (!control_.stopped()) {
-        proxy_->start();
-        slo_->start();
-        policy_->start();
+        for (auto* s : subsystems_) s->serve();
         serving_ = true;
         spdlog::info("haven ready: {} worker thread(s)", proxy_->data().workers().size());
-        supervisor_->notify_ready("serving");
+        for (auto* s : subsystems_) s->serving();
         if (on_ready) on_ready();
     }
     control_.run();

@@ -1,18 +1,20 @@
 // Runtime: the composition root — `haven run` is Runtime{config}.run(). It builds the subsystems
-// from the configuration and wires them (who owns whom: docs/architecture.md, "Assembly"):
+// from the configuration and wires them (who owns whom, with a diagram: docs/architecture.md,
+// "Assembly"):
 //
-//   Runtime ── control io_context (the control thread), EventLog
-//     ├─ UpstreamSubsystem ── upstream::ControlPlane (pool states, checks)  ──publish──┐
-//     ├─ ProxySubsystem ───── proxy::DataPlane (workers, listeners, access log) <──────┘
-//     ├─ PolicySubsystem ──── policy::PolicyStore (routes' limits, breakers, faults; the data
-//     │                        plane's snapshots take each route's policies from it)
-//     ├─ SloSubsystem ─────── SLO trackers, reading the data plane's counters
-//     ├─ ProcessSection ───── event counts, process stats, config health
+//   Runtime ── control io_context (the control thread), EventLog, PolicyStore
+//     ├─ UpstreamSubsystem ─── upstream::ControlPlane (pool states, checks) ──publish──┐
+//     ├─ SupervisorSubsystem ─ supervisor::Supervisor (services, replicas), systemd    │
+//     ├─ DnsSubsystem ──────── dns::Server, regions                                    │
+//     ├─ ProxySubsystem ────── proxy::DataPlane (workers, listeners, access log) <─────┘
+//     ├─ SloSubsystem ──────── SLO trackers, reading the data plane's counters
+//     ├─ PolicySubsystem ───── the PolicyStore's sweeps, counters and faults API
+//     ├─ ProcessSection ────── event counts, process stats, config health
 //     └─ the admin listener (admin::Api + HttpServer), which shows every Section
 //
-// and runs across them, in a defined order: start (admin listener bound at construction;
-// control plane; first round of checks; workers), reload (every subsystem prepares; then all
-// commit in order, or all abort), and shutdown (drain, then stop in reverse order).
+// and drives every registered subsystem through the same steps (subsystem.hpp), in a defined
+// order: start (start, warm-up, serve), reload (every subsystem prepares; then all commit in
+// order, or all abort), and shutdown (drain, then stop in reverse order).
 #pragma once
 
 #include "admin/api.hpp"
@@ -58,11 +60,9 @@ public:
     std::optional<asio::ip::tcp::endpoint> admin_listening() const;
 
     // admin::AdminModel
-    upstream::ControlPlane& control_plane() override { return upstream_->plane(); }
     EventLog& events() override { return events_; }
     std::shared_ptr<const config::Config> config() const override { return cfg_; }
     std::vector<std::string> reload() override;
-    std::vector<admin::ListenerStatus> listeners() override { return slo_->listeners(); }
     bool ready() override;
     double uptime_seconds() override;
     const std::vector<admin::Section*>& sections() override { return sections_; }

@@ -9,9 +9,10 @@ namespace {
 
 using admin::metrics::Exposition;
 using admin::metrics::Labels;
+using nlohmann::json;
 
-admin::SloTarget target_of(const config::Slo& s) {
-    admin::SloTarget t;
+slo::SloTarget target_of(const config::Slo& s) {
+    slo::SloTarget t;
     t.availability = s.availability;
     t.latency_p99 = std::chrono::duration_cast<Duration>(s.latency_p99);
     t.error_rate = s.error_rate;
@@ -19,13 +20,13 @@ admin::SloTarget target_of(const config::Slo& s) {
     return t;
 }
 
-bool same_target(const admin::SloTarget& a, const admin::SloTarget& b) {
+bool same_target(const slo::SloTarget& a, const slo::SloTarget& b) {
     return a.availability == b.availability && a.latency_p99 == b.latency_p99 && a.error_rate == b.error_rate &&
            a.window == b.window;
 }
 
-admin::TrafficTotals totals_of(const proxy::ListenerMetrics& m) {
-    admin::TrafficTotals t;
+slo::TrafficTotals totals_of(const proxy::ListenerMetrics& m) {
+    slo::TrafficTotals t;
     for (std::size_t w = 0; w < m.counters.size(); ++w) {
         const auto& c = m.counters.at(w);
         for (const auto& r : c.responses) t.requests += r.get();
@@ -33,6 +34,26 @@ admin::TrafficTotals totals_of(const proxy::ListenerMetrics& m) {
         for (std::size_t b = 0; b < kLatencyBuckets; ++b) t.latency[b] += c.latency.buckets[b].get();
     }
     return t;
+}
+
+json window_json(const slo::WindowStats& w) {
+    return {{"availability", w.availability * 100}, {"error_rate", w.error_rate * 100}, {"p50_ms", w.p50_seconds * 1000},
+            {"p99_ms", w.p99_seconds * 1000},       {"requests", w.requests},           {"errors", w.errors},
+            {"covered_seconds", to_seconds(w.covered)}};
+}
+
+json slo_report_json(const slo::SloReport& r) {
+    return {{"target",
+             {{"availability", r.target.availability * 100},
+              {"latency_p99_ms", to_ms(r.target.latency_p99)},
+              {"error_rate", r.target.error_rate * 100},
+              {"window_days", to_seconds(r.target.window) / 86400}}},
+            {"windows", {{"5m", window_json(r.last_5m)}, {"1h", window_json(r.last_1h)}, {"slo", window_json(r.slo_window)}}},
+            {"allowed_downtime_seconds", r.allowed_downtime_seconds},
+            {"error_budget_remaining", r.error_budget_remaining},
+            {"burn_rate_5m", r.burn_rate_5m},
+            {"burn_rate_1h", r.burn_rate_1h},
+            {"met", {{"availability", r.availability_met}, {"latency", r.latency_met}, {"error_rate", r.error_rate_met}}}};
 }
 
 } // namespace
@@ -52,7 +73,7 @@ void SloSubsystem::update_targets(const config::Config& c) {
             next.emplace(l.name, std::move(it->second));
         } else {
             ListenerSlo s;
-            s.tracker = std::make_unique<admin::SloTracker>(target);
+            s.tracker = std::make_unique<slo::SloTracker>(target);
             next.emplace(l.name, std::move(s));
         }
     }
@@ -83,11 +104,11 @@ void SloSubsystem::sample() {
     });
 }
 
-std::vector<admin::ListenerStatus> SloSubsystem::listeners() {
-    std::vector<admin::ListenerStatus> out;
+std::vector<SloSubsystem::ListenerStatus> SloSubsystem::listeners() {
+    std::vector<ListenerStatus> out;
     const auto now = clock_.now();
     for (const auto& [name, endpoint] : data_.listening()) {
-        admin::ListenerStatus st;
+        ListenerStatus st;
         st.name = name;
         st.address = net::endpoint_text(endpoint);
         for (const auto& l : data_.config().listeners) {
@@ -115,7 +136,7 @@ void SloSubsystem::metrics(Exposition& e) {
                 r.allowed_downtime_seconds);
         e.gauge("haven_slo_error_budget_remaining", "Fraction of the SLO window's error budget left (negative: overspent).",
                 lab, r.error_budget_remaining);
-        const std::pair<const char*, const admin::WindowStats*> windows[] = {
+        const std::pair<const char*, const slo::WindowStats*> windows[] = {
             {"5m", &r.last_5m}, {"1h", &r.last_1h}, {"slo", &r.slo_window}};
         for (const auto& [name, w] : windows) {
             const Labels wl{{"listener", l.name}, {"window", name}};
@@ -135,6 +156,29 @@ void SloSubsystem::summary(nlohmann::json& out) {
     for (const auto& l : ls) met += l.slo.availability_met && l.slo.latency_met && l.slo.error_rate_met ? 1 : 0;
     out["listeners"] = ls.size();
     out["meeting_slo"] = met;
+}
+
+void SloSubsystem::status(nlohmann::json& out) {
+    json ls = json::array();
+    for (const auto& l : listeners()) {
+        ls.push_back({{"name", l.name},
+                      {"address", l.address},
+                      {"mode", l.mode},
+                      {"rps", l.rps},
+                      {"error_rate", l.error_rate},
+                      {"p50_ms", l.p50_ms},
+                      {"p99_ms", l.p99_ms},
+                      {"slo", slo_report_json(l.slo)}});
+    }
+    out["listeners"] = std::move(ls);
+}
+
+bool SloSubsystem::handle(const admin::Request& r, const std::vector<std::string>& path, admin::Response& out) {
+    if (r.method != "GET" || !path.empty()) return false;
+    json ls = json::array();
+    for (const auto& l : listeners()) ls.push_back({{"listener", l.name}, {"slo", slo_report_json(l.slo)}});
+    out = admin::Response::json(200, json{{"listeners", ls}}.dump(2) + "\n");
+    return true;
 }
 
 } // namespace haven::runtime

@@ -5,11 +5,13 @@
 //
 // Subsystem (this file) is what the runtime drives: a part of haven it starts, reloads, drains
 // and stops, and whose admin::Section the admin side shows. Adding a subsystem is a folder of its
-// own plus a Subsystem here and a few lines in runtime.cpp.
+// own, a Subsystem here, and two lines in Runtime::Runtime (construct it, register it): the
+// runtime drives every registered subsystem through the same steps, and the admin side shows it.
 #pragma once
 
 #include "admin/section.hpp"
 #include "config/schema.hpp"
+#include "core/clock.hpp"
 
 #include <memory>
 #include <string>
@@ -32,9 +34,26 @@ public:
     // Or, when any subsystem had an error: undo what prepare did.
     virtual void abort() {}
 
-    // Start in registration order; shutdown in reverse: begin_drain (take no new work) for all,
-    // then stop (release everything) for all.
+    // Start, in three steps, each across every subsystem in registration order:
+    //   1. start(): begin the work that needs no traffic (health checks, DNS, replicas);
+    //   2. warm-up: the runtime runs the control loop while any subsystem is warming() (its first
+    //      round of checks, replicas starting), for at most the longest warm_up_limit(); then
+    //      warmed_up(took, done) lets each say what it reached;
+    //   3. serve(): take traffic (workers accept); then serving() once all of them serve.
     virtual void start() {}
+    virtual bool warming() const { return false; }
+    virtual Duration warm_up_limit() const { return Duration::zero(); }
+    virtual void warmed_up(Duration took, bool done) {
+        (void)took;
+        (void)done;
+    }
+    virtual void serve() {}
+    virtual void serving() {}
+    // Around every reload (accepted or refused), before prepare() and after commit()/abort().
+    virtual void reload_begins() {}
+    virtual void reload_ends() {}
+    // Shutdown, in reverse registration order: begin_drain (take no new work) for all, then stop
+    // (release everything) for all.
     virtual void begin_drain() {}
     virtual void stop() {}
 };

@@ -129,13 +129,6 @@ SupervisorSubsystem::SupervisorSubsystem(asio::io_context& control, Scheduler& s
 
 SupervisorSubsystem::~SupervisorSubsystem() = default;
 
-void SupervisorSubsystem::notify_ready(const std::string& status) { notifier_.ready(status); }
-
-std::shared_ptr<void> SupervisorSubsystem::notify_reloading() {
-    notifier_.reloading(scheduler_.now());
-    return std::shared_ptr<void>(nullptr, [this](void*) { notifier_.ready("serving"); });
-}
-
 void SupervisorSubsystem::commit(const std::shared_ptr<const config::Config>& next) {
     gate_->bind(next->supervisor);
     supervisor_->configure(next->supervisor);

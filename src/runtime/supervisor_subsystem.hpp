@@ -3,9 +3,9 @@
 // pools that take their servers from its service (a TrafficGate over the control plane), shows
 // services and replicas on the admin side (/api/services, `haven ctl services`, /metrics, the
 // dashboard's Subsystems panel) and serves POST /api/services/NAME/restart (a rolling restart).
-// It also speaks to systemd for haven itself (supervisor::SystemdNotifier): the runtime calls
-// notify_ready() and notify_reloading(); begin_drain() says STOPPING=1; the watchdog pings run
-// on the control thread from start() on.
+// It also speaks to systemd for haven itself (supervisor::SystemdNotifier): READY=1 when haven
+// serves and after each reload, RELOADING=1 when one begins, STOPPING=1 at begin_drain(); the
+// watchdog pings run on the control thread from start() on.
 #pragma once
 
 #include "runtime/subsystem.hpp"
@@ -26,17 +26,15 @@ public:
                         upstream::ControlPlane& plane, const config::Config& config);
     ~SupervisorSubsystem() override;
 
-    // READY=1 (haven serves).
-    void notify_ready(const std::string& status);
-    // RELOADING=1 now; READY=1 when the returned object goes away.
-    [[nodiscard]] std::shared_ptr<void> notify_reloading();
-    // For haven's start-up: every replica is past its start; wait at most warm_up_limit().
-    bool settled() const { return supervisor_->settled(); }
-    Duration warm_up_limit() const { return supervisor_->warm_up_limit(); }
-
     // Subsystem
     void commit(const std::shared_ptr<const config::Config>& next) override;
     void start() override;
+    // haven's start waits (at most warm_up_limit()) until every replica is past its start.
+    bool warming() const override { return !supervisor_->settled(); }
+    Duration warm_up_limit() const override { return supervisor_->warm_up_limit(); }
+    void serving() override { notifier_.ready("serving"); }                         // READY=1
+    void reload_begins() override { notifier_.reloading(scheduler_.now()); }       // RELOADING=1
+    void reload_ends() override { notifier_.ready("serving"); }                    // READY=1
     void begin_drain() override;
     void stop() override;
 

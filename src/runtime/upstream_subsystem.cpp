@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <stdexcept>
 
@@ -125,9 +126,9 @@ void pool_metrics(Exposition& e, const upstream::ControlPlane& plane) {
 } // namespace
 
 UpstreamSubsystem::UpstreamSubsystem(asio::io_context& control, EventLog& events, upstream::ControlPlane::Publish publish,
-                                     const config::Config& config, std::size_t workers)
-    : plane_(control, events, std::move(publish), workers) {
-    plane_.configure(config);
+                                     std::shared_ptr<const config::Config> config, std::size_t workers)
+    : cfg_(std::move(config)), plane_(control, events, std::move(publish), workers) {
+    plane_.configure(*cfg_);
 }
 
 void UpstreamSubsystem::prepare(const config::Config& next, std::vector<std::string>& errors) {
@@ -139,8 +140,21 @@ void UpstreamSubsystem::commit(const std::shared_ptr<const config::Config>& next
     // have stopped resolving in between, keeps the pools as they were.
     try {
         plane_.configure(*next);
+        cfg_ = next;
     } catch (const std::exception& e) {
         plane_.events().add("reload_failed", "", "", std::string("pools kept: ") + e.what());
+    }
+}
+
+Duration UpstreamSubsystem::warm_up_limit() const {
+    return plane_.longest_check_timeout() + std::chrono::milliseconds(500);
+}
+
+void UpstreamSubsystem::warmed_up(Duration took, bool done) {
+    if (done) {
+        spdlog::info("health: first round of checks done in {:.0f} ms", to_ms(took));
+    } else {
+        spdlog::warn("health: some first checks had no result after {:.0f} ms; starting with what is known", to_ms(took));
     }
 }
 

@@ -18,10 +18,10 @@ using test::RequestFeeder;
 using test::ResponseFeeder;
 using test::Snap;
 
-constexpr ParserLimits kLimits{};
+constexpr ParserLimits kResponseLimits{};
 
 Snap response(const std::string& msg, Method request_method = Method::Get) {
-    return test::expect_split_proof<ResponseFeeder>(msg, kLimits, std::size_t{32}, request_method);
+    return test::expect_split_proof<ResponseFeeder>(msg, kResponseLimits, std::size_t{32}, request_method);
 }
 
 struct ValidResponse {
@@ -213,9 +213,9 @@ TEST(Limits, HugeHeadersAre431WithoutWaitingForTheEnd_RFC6585_5) {
 TEST(Limits, HeaderStorageFullIsOkOneMoreIs431_RFC6585_5) {
     std::string msg = "GET / HTTP/1.1\r\nHost: a\r\n";
     for (int i = 0; i < 7; ++i) msg += "X-" + std::to_string(i) + ": v\r\n";
-    const Snap s = request(msg + "\r\n", kLimits, 8);
+    const Snap s = request(msg + "\r\n", kResponseLimits, 8);
     EXPECT_EQ(s.headers.size(), 8u);
-    EXPECT_EQ(request(msg + "X-8: v\r\n\r\n", kLimits, 8).error, ParseError::TooManyHeaders);
+    EXPECT_EQ(request(msg + "X-8: v\r\n\r\n", kResponseLimits, 8).error, ParseError::TooManyHeaders);
     EXPECT_EQ(status_for(ParseError::TooManyHeaders), 431);
 }
 
@@ -237,17 +237,17 @@ TEST(EarlyRejection, ControlCharactersAndBadLineEndsInAnIncompleteHead_RFC9112_2
         {"GET / HTTP/1.1\r\nHo st: a\r\nX: \x01"s, ParseError::BadHeaderName},
     };
     for (const auto& [prefix, error] : cases) {
-        RequestFeeder f(kLimits, 8);
+        RequestFeeder f(kResponseLimits, 8);
         EXPECT_EQ(f.feed(prefix).error, error) << prefix;
         // Also when the bad byte comes after an earlier, harmless piece.
-        RequestFeeder g(kLimits, 8);
+        RequestFeeder g(kResponseLimits, 8);
         EXPECT_EQ(g.feed(std::string_view(prefix).substr(0, 2)).status, ParseStatus::NeedMore) << prefix;
         EXPECT_EQ(g.feed(prefix).error, error) << prefix;
     }
 }
 
 TEST(EarlyRejection, UndecidedUntilTheByteAfterACR_RFC9112_2_2) {
-    RequestFeeder f(kLimits, 8);
+    RequestFeeder f(kResponseLimits, 8);
     EXPECT_EQ(f.feed("GET / HTTP/1.1\r").status, ParseStatus::NeedMore);
     EXPECT_EQ(f.feed("GET / HTTP/1.1\r\nHost: a\r").status, ParseStatus::NeedMore);
     EXPECT_EQ(f.feed("GET / HTTP/1.1\r\nHost: a\r\n\r").status, ParseStatus::NeedMore);
@@ -257,7 +257,7 @@ TEST(EarlyRejection, UndecidedUntilTheByteAfterACR_RFC9112_2_2) {
 TEST(EarlyRejection, FieldErrorsWaitForTheHeadUnlessCertain) {
     // A bad field name is only reported with the complete head (or a certain error after it),
     // so the answer never depends on how the bytes were split.
-    RequestFeeder f(kLimits, 8);
+    RequestFeeder f(kResponseLimits, 8);
     EXPECT_EQ(f.feed("GET / HTTP/1.1\r\nX(: a\r\nHost").status, ParseStatus::NeedMore);
     EXPECT_EQ(f.feed("GET / HTTP/1.1\r\nX(: a\r\nHost: a\r\n\r\n").error, ParseError::BadHeaderName);
 }
@@ -267,7 +267,7 @@ TEST(EarlyRejection, FieldErrorsWaitForTheHeadUnlessCertain) {
 
 TEST(RequestParser, ErrorIsStickyUntilReset) {
     std::vector<Header> storage(8);
-    RequestParser p(kLimits, storage);
+    RequestParser p(kResponseLimits, storage);
     RequestHead head;
     EXPECT_EQ(p.parse("GET\x01", head), ParseStatus::Error);
     EXPECT_EQ(p.parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n", head), ParseStatus::Error);
@@ -279,7 +279,7 @@ TEST(RequestParser, ErrorIsStickyUntilReset) {
 TEST(RequestParser, ParsesPipelinedRequestsAfterReset_RFC9112_9_3_2) {
     const std::string both = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: b\r\n\r\n";
     std::vector<Header> storage(8);
-    RequestParser p(kLimits, storage);
+    RequestParser p(kResponseLimits, storage);
     RequestHead head;
     ASSERT_EQ(p.parse(both, head), ParseStatus::Complete);
     EXPECT_EQ(head.target, "/1");
@@ -296,7 +296,7 @@ TEST(RequestParser, LongHeadFedInManySmallReadsCompletes) {
     std::string msg = "GET / HTTP/1.1\r\nHost: a\r\n";
     for (int i = 0; i < 100; ++i) msg += "X-Filler-" + std::to_string(i) + ": " + std::string(200, 'f') + "\r\n";
     msg += "\r\n";
-    RequestFeeder f(kLimits, 128);
+    RequestFeeder f(kResponseLimits, 128);
     Snap s;
     for (std::size_t n = 7; n <= msg.size() + 7; n += 7) {
         s = f.feed(std::string_view(msg).substr(0, std::min(n, msg.size())));

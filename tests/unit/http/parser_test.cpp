@@ -16,11 +16,11 @@ using namespace std::string_literals;
 using test::RequestFeeder;
 using test::Snap;
 
-constexpr ParserLimits kLimits{};
+constexpr ParserLimits kRequestLimits{};
 constexpr std::size_t kStorage = 32;
 
 Snap parse_split_proof(const std::string& msg) {
-    return test::expect_split_proof<RequestFeeder>(msg, kLimits, kStorage);
+    return test::expect_split_proof<RequestFeeder>(msg, kRequestLimits, kStorage);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -55,7 +55,7 @@ const std::string kBrowser =
     "Upgrade-Insecure-Requests: 1\r\n"
     "\r\n";
 
-const Valid kValid[] = {
+const Valid kValidRequests[] = {
     {"Minimal_RFC9112_3", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", Method::Get, "/", "/", "", "a", 1, BodyKind::None, 0,
      ".", true},
     {"Wrk_RFC9112_3", "GET / HTTP/1.1\r\nHost: 127.0.0.1:18093\r\n\r\n", Method::Get, "/", "/", "", "127.0.0.1:18093",
@@ -157,7 +157,7 @@ TEST_P(ValidRequest, ParsesTheSameWholeSplitAndByteByByte) {
     EXPECT_EQ(s.head_size, v.raw.find("\r\n\r\n", line_at) + 4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, ValidRequest, ::testing::ValuesIn(kValid),
+INSTANTIATE_TEST_SUITE_P(Table, ValidRequest, ::testing::ValuesIn(kValidRequests),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(RequestParser, FieldsKeepOrderCaseAndTrimmedValues_RFC9110_5) {
@@ -223,7 +223,7 @@ TEST(RequestParser, RecognisesEveryKnownFieldInAnyCase) {
         if (id != HeaderId::Host) msg += std::string(name) + (id == HeaderId::TransferEncoding ? ": chunked\r\n" : ": 1\r\n");
         msg += "\r\n";
         std::vector<Header> storage(8);
-        RequestParser p(kLimits, storage);
+        RequestParser p(kRequestLimits, storage);
         RequestHead head;
         const ParseStatus st = p.parse(msg, head);
         ASSERT_EQ(st, ParseStatus::Complete) << name << ": " << describe(p.error());
@@ -241,7 +241,7 @@ struct Invalid {
     ParseError error;
 };
 
-const Invalid kInvalid[] = {
+const Invalid kInvalidRequests[] = {
     // Request-line (RFC 9112 §3)
     {"DoubleSpace_RFC9112_3", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", ParseError::BadRequestLine},
     {"LeadingSpace_RFC9112_3", " GET / HTTP/1.1\r\nHost: a\r\n\r\n", ParseError::BadRequestLine},
@@ -363,7 +363,7 @@ TEST_P(InvalidRequest, IsRejectedWholeSplitAndByteByByte) {
     EXPECT_EQ(s.error, v.error) << describe(s.error);
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, InvalidRequest, ::testing::ValuesIn(kInvalid),
+INSTANTIATE_TEST_SUITE_P(Table, InvalidRequest, ::testing::ValuesIn(kInvalidRequests),
                          [](const auto& info) { return std::string(info.param.name); });
 
 } // namespace

@@ -21,7 +21,7 @@
 #include <deque>
 #include <string>
 
-namespace haven::admin {
+namespace haven::slo {
 
 struct SloTarget {
     double availability = 0.9995; // fraction
@@ -91,4 +91,4 @@ double histogram_quantile(const std::array<std::uint64_t, kLatencyBuckets>& coun
 // `haven sla 99.95`: allowed downtime per year, 30-day month, week and day, as a table.
 std::string sla_table(double target_percent);
 
-} // namespace haven::admin
+} // namespace haven::slo

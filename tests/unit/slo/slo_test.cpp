@@ -1,13 +1,13 @@
 // SloTracker, histogram_quantile and sla_table (src/admin/slo.cpp), on fake time: every test
 // starts at TimePoint{} and feeds the totals a steady or scripted traffic would have produced.
-#include "admin/slo.hpp"
+#include "slo/slo.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
-namespace haven::admin {
+namespace haven::slo {
 namespace {
 
 using std::chrono::days;
@@ -289,4 +289,4 @@ TEST(SlaTable, InvalidTargets) {
 }
 
 } // namespace
-} // namespace haven::admin
+} // namespace haven::slo

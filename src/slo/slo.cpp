@@ -8,14 +8,14 @@
 // where the window starts is rounded — to 10 s for the 5-minute and 1-hour windows, and to at
 // most 10 minutes before the start for longer ones (the figures then rest on slightly more
 // history than asked, never less).
-#include "admin/slo.hpp"
+#include "slo/slo.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 
-namespace haven::admin {
+namespace haven::slo {
 namespace {
 
 constexpr Duration kFineStep = std::chrono::seconds(10);
@@ -224,4 +224,4 @@ std::string sla_table(double target_percent) {
     return out;
 }
 
-} // namespace haven::admin
+} // namespace haven::slo

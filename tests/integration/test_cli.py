@@ -78,3 +78,28 @@ def test_ctl_reload_prints_a_table_and_a_refused_reload_lists_every_error(spawn,
     as_json = haven("ctl", "-a", admin, "--json", "reload")
     assert as_json.returncode == 1 and '"errors"' in as_json.stdout
     assert h.get("/").status == 200, "the running configuration keeps serving"
+
+
+def test_check_shows_each_servers_tier_backup_flag_and_the_check_settings(tmp_path):
+    cfg = make_config(pools={"web": {
+        "retries": 2, "min_healthy": 2, "all_backups": True,
+        "health_check": {"http": {"path": "/health"}, "interval": "1s", "fall": 2, "rise": 3},
+        "servers": [
+            {"name": "w1", "address": "127.0.0.1:9001"},
+            {"name": "w2", "address": "127.0.0.1:9002", "priority": 2, "health_check": {"port": 9102, "path": "/deep"}},
+            {"name": "w3", "address": "127.0.0.1:9003", "backup": True, "state": "drain"},
+        ]}, "plain": ["127.0.0.1:9004"]})
+    r = haven("check", "-c", str(write(tmp_path, cfg)))
+    assert r.returncode == 0, r.stderr
+    lines = [line.strip() for line in r.stdout.splitlines()]
+    assert "pool web  roundrobin  retries 2  min_healthy 2  all_backups" in lines, r.stdout
+    assert "server w1  127.0.0.1:9001  weight 1  tier 0" in lines, r.stdout
+    assert "server w2  127.0.0.1:9002  weight 1  tier 2  check port 9102  check path /deep" in lines, r.stdout
+    assert "server w3  127.0.0.1:9003  weight 1  tier 1  backup  state drain" in lines, r.stdout
+    # The interval alone sets the timeout, the fast and the down interval (docs/failover.md).
+    check = next(line for line in lines if line.startswith("health check: http GET /health"))
+    assert "every 1s (timeout 1s, fast 500ms, down 1s, rise 3, fall 2, jitter 10%, initial check)" in check, check
+    worst = next(line for line in lines if line.startswith("worst case:"))
+    assert "marked down by checks within" in worst and "serves again within" in worst, worst
+    # A pool without checks says what that means.
+    assert any(line.startswith("no active health check: servers count as up") for line in lines), r.stdout

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from closed_loop import ClosedLoop
-from harness import (HAVEN_BIN, Proc, echo_headers, free_port, header_values, make_config, port_accepts, scaled,
+from harness import (HAVEN_BIN, Proc, echo_headers, free_port, header_values, make_config, missing_tool, port_accepts, scaled,
                      wait_until)
 from prom import scrape, total
 from support_helpers import server_view
@@ -316,7 +316,7 @@ http {{
 @pytest.fixture
 def tls_nginx(pki, tmp_path):
     if not shutil.which(NGINX_BIN) and not pathlib.Path(NGINX_BIN).exists():
-        pytest.skip("nginx is not installed (scripts/install-deps installs it)")
+        missing_tool("nginx", "scripts/install-deps installs it")
     made = []
 
     def make(**kw):

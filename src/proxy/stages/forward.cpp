@@ -56,8 +56,8 @@ namespace {
 // on a reused connection whose failure looks like the server had closed it (no response byte).
 bool stale_retryable(const RequestContext& ctx) {
     // A streamed body can be sent again only if it was kept whole (retry_buffer).
-    return ctx.conn_reused && http::is_idempotent(ctx.req.method) && ctx.body_complete &&
-           (!ctx.body_streamed || ctx.body_copy_valid) && ctx.stale_retries == 0;
+    return ctx.conn_reused && http::is_idempotent(ctx.req.method) && ctx.body_complete && body_replayable(ctx) &&
+           ctx.stale_retries == 0;
 }
 
 // Keeps a copy of the streamed body while it fits in retry_buffer, so that a retry can replay it.

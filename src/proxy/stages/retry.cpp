@@ -56,9 +56,15 @@ std::span<const upstream::HostIndex> tried(const RequestContext& ctx) {
     return {ctx.tried.data(), std::min<std::size_t>(ctx.attempts, ctx.tried.size())};
 }
 
-bool body_replayable(const RequestContext& ctx) { return !ctx.body_streamed || ctx.body_copy_valid; }
-
 } // namespace
+
+// The size rule is the same however the body arrived: one larger than retry_buffer is not sent
+// again, even when all of it came with the head (else whether a retry happens would depend on
+// how the client's packets were coalesced).
+bool body_replayable(const RequestContext& ctx) {
+    if (ctx.body_streamed) return ctx.body_copy_valid;
+    return ctx.req.body != http::BodyKind::ContentLength || ctx.req.content_length <= ctx.pool->hosts().retry.retry_buffer;
+}
 
 // Ends the failed attempt: the connection is closed (it may hold half a request or response),
 // the server's lease released. The server is remembered in `tried`.

@@ -64,6 +64,8 @@ void begin_attempts(RequestContext& ctx);
 void end_attempts(RequestContext& ctx);
 // retry.cpp: ends a failed attempt: its connection closed, the server's lease released.
 void end_attempt(RequestContext& ctx);
+// Whether the request's body could be sent again: held whole, and within retry_buffer.
+bool body_replayable(const RequestContext& ctx);
 // classify.cpp: the status haven answers for a failure with this flag (502, 503, 504, ...).
 int status_for(ResponseFlag f);
 // classify.cpp: settle the outcome — status, flag, counters, server lease, upstream connection.

@@ -56,6 +56,7 @@ TEST(Validate, RangesAreCheckedForConfigsBuiltInCode) {
     c.limits.max_connections = 2'000'000;
     c.timeouts.connect = Duration{0};
     c.pools[0].keepalive.max_idle = 100'001;
+    c.pools[0].keepalive.idle_timeout = Duration{0};
     c.pools[0].servers[0].weight = 257;
     c.access_log.enabled = true;
     std::string all = joined(validate(c));
@@ -69,6 +70,8 @@ TEST(Validate, RangesAreCheckedForConfigsBuiltInCode) {
               std::string::npos) << all;
     EXPECT_NE(all.find("timeouts.connect: must be greater than 0"), std::string::npos) << all;
     EXPECT_NE(all.find("built-in:8:5: pools[0].keepalive.max_idle: must be from 0 to 100000"),
+              std::string::npos) << all;
+    EXPECT_NE(all.find("built-in:8:5: pools[0].keepalive.idle_timeout: must be greater than 0"),
               std::string::npos) << all;
     EXPECT_NE(all.find("built-in:10:9: pools[0].servers[0].weight: must be from 0 to 256, got 257"),
               std::string::npos) << all;

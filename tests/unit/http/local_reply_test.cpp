@@ -35,8 +35,23 @@ TEST(LocalReply, TruncatesRatherThanOverflows) {
     LocalReplyOptions o;
     const std::string detail(500, 'x');
     o.detail = detail;
+    std::string guard(16, '#'); // bytes right after the buffer must stay untouched
     const auto r = format_local_reply(buf, sizeof buf, 400, o);
     EXPECT_EQ(r.size(), sizeof buf);
+    EXPECT_EQ(r.data(), buf);
+    EXPECT_TRUE(r.starts_with("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n")) << r;
+    EXPECT_EQ(guard, std::string(16, '#'));
+    // With room for it, the long detail is cut to the body's own bound (254 bytes + newline) and
+    // Content-Length says exactly what follows the head.
+    char big[1024];
+    const std::string full(format_local_reply(big, sizeof big, 400, o));
+    const auto head_end = full.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos);
+    const std::string body = full.substr(head_end + 4);
+    EXPECT_EQ(body.size(), 255u);
+    EXPECT_TRUE(body.starts_with("400 Bad Request: xxx")) << body;
+    EXPECT_TRUE(body.ends_with("x\n"));
+    EXPECT_NE(full.find("Content-Length: 255\r\n"), std::string::npos) << full;
 }
 
 } // namespace

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace haven::proxy {
 namespace {
 
@@ -39,11 +41,13 @@ TEST(AccessLog, FormatsOneJsonObjectWithEveryField) {
 
 TEST(AccessLog, NonAsciiBytesAreEscapedSoTheLineIsValidJson) {
     AccessRecord r;
-    r.path.set("/\xff\xfe");
-    EXPECT_NO_THROW({
-        const auto j = nlohmann::json::parse(AccessLogWriter::format(r));
-        EXPECT_TRUE(j.is_object());
-    });
+    r.path.set("/\xff\xfe\x7f");
+    const std::string line = AccessLogWriter::format(r);
+    // Each byte outside printable ASCII is one \u00XX escape: the line itself is plain ASCII.
+    EXPECT_NE(line.find(R"("path":"/\u00ff\u00fe\u007f")"), std::string::npos) << line;
+    EXPECT_TRUE(std::all_of(line.begin(), line.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) << line;
+    const auto j = nlohmann::json::parse(line); // throws (fails the test) if it is not JSON
+    EXPECT_EQ(j["path"], "/\u00ff\u00fe\u007f"); // as code points U+00FF U+00FE U+007F
 }
 
 TEST(AccessLogRing, DropsWhenFullInsteadOfBlocking) {

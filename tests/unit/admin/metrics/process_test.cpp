@@ -12,10 +12,18 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <ctime>
 #include <vector>
 
 namespace haven::admin::metrics {
 namespace {
+
+// CPU time this process used, from the kernel's own clock (not /proc).
+double process_cpu_now() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 TEST(ProcessStats, PlausibleNumbersForThisProcess) {
     const ProcessStats s = read_process_stats();
@@ -24,11 +32,26 @@ TEST(ProcessStats, PlausibleNumbersForThisProcess) {
     EXPECT_GE(s.open_fds, 3u); // stdin, stdout, stderr
     EXPECT_GE(s.max_fds, s.open_fds);
     EXPECT_GE(s.threads, 1u);
-    EXPECT_GE(s.cpu_seconds, 0.0);
+    // CPU time: within the clock ticks' resolution of what the kernel counts for this process
+    // (CpuSecondsFollowsTheCpuThisProcessUses checks that it moves).
+    EXPECT_NEAR(s.cpu_seconds, process_cpu_now(), 0.05);
     // The test binary started moments ago; allow an hour for slow CI and coarse btime.
     const double now = static_cast<double>(wall_time_us()) / 1e6;
     EXPECT_LE(s.start_time_seconds, now + 2);
     EXPECT_GT(s.start_time_seconds, now - 3600);
+}
+
+TEST(ProcessStats, CpuSecondsFollowsTheCpuThisProcessUses) {
+    const double before = read_process_stats().cpu_seconds;
+    const double start = process_cpu_now();
+    volatile std::uint64_t sink = 0;
+    while (process_cpu_now() - start < 0.2) {
+        for (int i = 0; i < 100000; ++i) sink = sink + static_cast<std::uint64_t>(i);
+    }
+    const double used = read_process_stats().cpu_seconds - before;
+    // /proc counts in clock ticks (usually 10 ms): allow two ticks either way.
+    EXPECT_GT(used, 0.2 - 0.03);
+    EXPECT_LT(used, process_cpu_now() - start + 0.03);
 }
 
 TEST(ProcessStats, OpenFdsFollowsDescriptorsWeOpen) {

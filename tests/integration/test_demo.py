@@ -62,3 +62,35 @@ def test_the_demo_prints_its_dashboard_and_a_failover_to_try(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=scaled(15))
         proc.kill()
+
+
+def ctl_event_kinds(admin):
+    events = subprocess.run([HAVEN_BIN, "ctl", "-a", f"127.0.0.1:{admin}", "events"], capture_output=True,
+                            text=True, timeout=scaled(10))
+    assert events.returncode == 0, events.stderr
+    return [(line.split()[2], line.split()[4]) for line in events.stdout.splitlines()[1:] if len(line.split()) > 4]
+
+
+def test_the_demos_failing_health_line_takes_the_backend_out_and_liveness_restarts_it(tmp_path):
+    """The printed `_control?health=fail` line, run under traffic: the backend's readiness fails
+    (out of the rotation), its liveness fails (haven restarts it), and no request fails."""
+    proc, port, admin = start_demo(tmp_path)
+    try:
+        out = proc.stdout()
+        line = printed_line(out, r"^\s+curl '(http://127\.0\.0\.1:(\d+)(/_control\?health=fail))'\s+# (backend-\d+) fails")
+        backend_port, path, victim = int(line.group(2)), line.group(3), line.group(4)
+        load = ClosedLoop(port, 4, duration=scaled(20.0))
+        assert http_request(backend_port, "GET", path).status == 200  # the printed line, as curl sends it
+        for kind in ("replica_not_ready", "replica_liveness_failed", "replica_started"):
+            wait_until(lambda: (kind, victim) in ctl_event_kinds(admin), scaled(20), what=f"{kind} for {victim}")
+        # The restarted replica starts healthy (the failure was its old process's state) and serves.
+        restarted = time.monotonic()
+        wait_until(lambda: any(o.backend == victim and o.sent > restarted for o in list(load.outcomes)),
+                   scaled(15), what=f"{victim} serving again after its restart")
+        load.stop()
+        load.finish()
+        assert not load.failures(), (load.by_status(), load.failures()[:5])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=scaled(15))
+        proc.kill()

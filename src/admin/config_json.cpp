@@ -107,7 +107,8 @@ json policies(const config::Policies& p) {
 
 json server(const config::Server& s) {
     json j = {{"name", s.name},         {"address", s.address.text}, {"weight", s.weight},
-              {"backup", s.backup},     {"priority", s.tier()},      {"state", config::name_of(s.state)}};
+              {"backup", s.backup},     {"priority", s.tier()},      {"state", config::name_of(s.state)},
+              {"max_connections", s.max_connections}};
     if (s.health_check) {
         const auto& o = *s.health_check;
         json hc = json::object();
@@ -151,6 +152,7 @@ json pool(const config::Pool& p) {
     j["resource_limits"] = {{"max_requests", p.resource_limits.max_requests},
                             {"max_connections", p.resource_limits.max_connections},
                             {"max_retries", p.resource_limits.max_retries}};
+    j["queue"] = {{"max", p.queue.max}, {"timeout_ms", ms(p.queue.timeout)}};
     return j;
 }
 

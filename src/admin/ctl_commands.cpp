@@ -42,8 +42,13 @@ std::string str(const json& v) {
 }
 
 std::string format_pool(const json& p) {
-    std::string out = fmt::format("pool {}  tier {}  mode {}  serving {}/{}  failovers {}\n", str(p["name"]), str(p["tier"]),
+    std::string out = fmt::format("pool {}  tier {}  mode {}  serving {}/{}  failovers {}", str(p["name"]), str(p["tier"]),
                                   str(p["mode"]), str(p["serving"]), str(p["total"]), str(p["failovers"]));
+    if (const auto q = p.find("queue"); q != p.end() && q->is_object()) {
+        out += fmt::format("  queue {}/{} (full {}, timeouts {})", str((*q)["length"]), str((*q)["max"]), str((*q)["full"]),
+                           str((*q)["timeouts"]));
+    }
+    out += "\n";
     std::vector<std::vector<std::string>> rows{
         {"SERVER", "ADDRESS", "STATE", "HEALTH", "ADMIN", "WEIGHT", "PRIO", "ACTIVE", "REQUESTS", "FAILURES", "LAST CHECK"}};
     for (const auto& s : p["servers"]) {
@@ -51,7 +56,8 @@ std::string format_pool(const json& p) {
                                       ? "-"
                                       : fmt::format("{} ({:.1f} ms)", str(s["last_check"]), s["last_check_ms"].get<double>());
         rows.push_back({str(s["name"]), str(s["address"]), str(s["state"]), str(s["health"]), str(s["admin"]),
-                        str(s["weight"]), str(s["priority"]) + (s["backup"].get<bool>() ? " backup" : ""), str(s["active"]),
+                        str(s["weight"]), str(s["priority"]) + (s["backup"].get<bool>() ? " backup" : ""),
+                        str(s["active"]) + (s.value("max_connections", 0) > 0 ? "/" + str(s["max_connections"]) : ""),
                         str(s["requests"]), str(s["failures"]), check});
     }
     return out + table(rows, "  ");

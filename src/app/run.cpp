@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace haven::app {
@@ -44,12 +45,17 @@ void print_pool(const config::Pool& p) {
         std::string extra;
         if (s.backup) extra += "  backup";
         if (s.state != config::AdminState::Ready) extra += fmt::format("  state {}", config::name_of(s.state));
+        if (s.max_connections) extra += fmt::format("  max_connections {}", s.max_connections);
         if (s.health_check) {
             const auto& o = *s.health_check;
             if (o.port) extra += fmt::format("  check port {}", *o.port);
             if (o.path) extra += fmt::format("  check path {}", *o.path);
         }
         fmt::print("    server {}  {}  weight {}  tier {}{}\n", s.name, s.address.text, s.weight, s.tier(), extra);
+    }
+    if (std::any_of(p.servers.begin(), p.servers.end(), [](const config::Server& s) { return s.max_connections > 0; })) {
+        fmt::print("    queue: at most {} waiting, each for up to {}, when every server it may use is at max_connections\n",
+                   p.queue.max, p.queue.timeout.count() ? duration(p.queue.timeout) : "timeouts.connect");
     }
     if (p.health_check) {
         print_check(*p.health_check);

@@ -343,6 +343,16 @@ void read_resource_limits(Reader& reader, const Field& f, Pool& pool) {
     });
 }
 
+void read_server_queue(Reader& reader, const Field& f, Pool& pool) {
+    static constexpr std::string_view kKeys[] = {"max", "timeout"};
+    auto& q = pool.queue;
+    q.loc = reader.loc(f);
+    reader.each_key(f, kKeys, [&](std::string_view key, const Field& v) {
+        if (key == "max") reader.read_uint(v, rules::kMaxQueue, q.max);
+        else if (key == "timeout") reader.read_duration(v, false, q.timeout);
+    });
+}
+
 std::optional<RateSpec> parse_rate_spec(std::string_view text, std::string& error) { return parse_rate(text, error); }
 
 } // namespace haven::config

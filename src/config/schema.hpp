@@ -305,6 +305,9 @@ struct Server {
     std::optional<HealthCheckOverride> health_check;
     std::string region;  // `regions:` entry whose health gates this server ("" : none)
     SourceLoc region_loc;
+    // Requests in flight to the server at once, for the process (HAProxy `maxconn`); 0: no cap.
+    // Over it, requests go to another server with room, else wait in the pool's `queue`.
+    std::uint32_t max_connections = 0;
     SourceLoc loc;
 
     std::uint32_t tier() const { return priority ? *priority : (backup ? 1u : 0u); }
@@ -360,6 +363,14 @@ struct Pool {
         SourceLoc loc;
         bool operator==(const ResourceLimits&) const = default;
     } resource_limits;
+    // Where requests wait while every server they may use is at its max_connections (HAProxy's
+    // backend queue, `maxqueue` and `timeout queue`); docs/policies.md.
+    struct ServerQueue {
+        std::uint32_t max = 1024;   // waiting requests; one more is answered 503 at once
+        Duration timeout{0};        // 0: timeouts.connect (as HAProxy's timeout queue)
+        SourceLoc loc;
+        bool operator==(const ServerQueue&) const = default;
+    } queue;
     std::optional<TlsUpstream> tls; // speak TLS to the servers (docs/tls.md)
     SourceLoc loc;
 };

@@ -215,9 +215,22 @@ private:
             add(p.loc, path + ".keepalive.idle_timeout: must be greater than 0");
         }
         failover(path, p);
+        server_queue(path, p);
         std::unordered_map<std::string, SourceLoc> names;
         for (std::size_t j = 0; j < p.servers.size(); ++j) {
             server(path + ".servers[" + std::to_string(j) + "]", p, p.servers[j], names);
+        }
+    }
+
+    // A queue only ever holds requests for servers with max_connections: without one it is a
+    // setting that does nothing, which is refused rather than silently ignored.
+    void server_queue(const std::string& path, const Pool& p) {
+        range(p.queue.loc.line ? p.queue.loc : p.loc, path + ".queue.max", rules::kMaxQueue, p.queue.max);
+        duration(p.queue.loc.line ? p.queue.loc : p.loc, path + ".queue.timeout", p.queue.timeout, true);
+        const bool capped = std::any_of(p.servers.begin(), p.servers.end(), [](const Server& s) { return s.max_connections > 0; });
+        if (p.queue.loc.line != 0 && !capped) {
+            add(p.queue.loc, path + ".queue: no server of the pool has max_connections, so no request would ever wait here "
+                                    "(set servers[].max_connections, or remove queue)");
         }
     }
 

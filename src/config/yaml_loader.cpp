@@ -44,13 +44,13 @@ constexpr std::string_view kPoolKeys[] = {
     "retries", "retry_on", "per_try_timeout", "retry_non_idempotent", "retry_buffer",
     "max_retry_ratio", "min_retries_per_second", "retry_backoff",
     // read in policy_keys.cpp:
-    "circuit_breaker", "resource_limits",
+    "circuit_breaker", "resource_limits", "queue",
     // read in tls_keys.cpp:
     "tls",
     // read in supervisor_keys.cpp:
     "servers_from"};
 constexpr std::string_view kServerKeys[] = {
-    "name", "address", "weight",
+    "name", "address", "weight", "max_connections",
     // read in failover_keys.cpp:
     "backup", "priority", "state", "health_check", "region"};
 constexpr std::string_view kKeepaliveKeys[] = {"max_idle", "idle_timeout"};
@@ -200,6 +200,8 @@ private:
                 read_pool_breaker(r_, f, p.circuit_breaker.emplace());
             } else if (key == "resource_limits") {
                 read_resource_limits(r_, f, p);
+            } else if (key == "queue") {
+                read_server_queue(r_, f, p);
             } else if (key == "tls") {
                 read_pool_tls(r_, f, p.tls.emplace());
             } else if (key == "servers_from") {
@@ -243,6 +245,7 @@ private:
             if (key == "name") named = read_name(f, s.name);
             else if (key == "address") r_.read_endpoint(f, false, s.address);
             else if (key == "weight") r_.read_uint(f, rules::kWeight, s.weight);
+            else if (key == "max_connections") r_.read_uint(f, rules::kMaxQueue, s.max_connections);
             else read_server_failover_key(r_, key, f, s);
         });
         // A server is commonly known by its address; naming it is optional.

@@ -47,7 +47,8 @@ nlohmann::json settings_json(const BackendState& st) {
     return {{"name", s.name},       {"status", s.status},         {"latency_ms", s.latency_ms},
             {"error_rate", s.error_rate}, {"close_rate", s.close_rate}, {"health", s.fail_health ? "fail" : "ok"},
             {"health_latency_ms", s.health_latency_ms},
-            {"requests", st.requests}, {"connections", st.connections}};
+            {"requests", st.requests}, {"connections", st.connections},
+            {"in_flight", st.in_flight}, {"max_in_flight", st.max_in_flight}};
 }
 
 // /_control: change behaviour at run time. Unknown or invalid values are a 400 naming the key.

@@ -31,6 +31,8 @@ struct BackendState {
     FastRandom random;
     std::uint64_t requests = 0;
     std::uint64_t connections = 0; // accepted so far (tests check keep-alive reuse with it)
+    std::uint32_t in_flight = 0;     // requests being answered now (a delayed one included)
+    std::uint32_t max_in_flight = 0; // the most at once so far (tests check max_connections with it)
 };
 
 struct Action {

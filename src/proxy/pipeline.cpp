@@ -6,7 +6,7 @@
 namespace haven::proxy {
 
 // read headers (http_session) -> route -> policy (faults, rate limits, breakers; may wait)
-//   -> pick -> connect -> forward
+//   -> pick (may wait in the pool's queue for a server with max_connections) -> connect -> forward
 //   -> a retryable 5xx and the policy allows another try? back to pick (retry_on_status)
 //   -> respond (or tunnel, after a 101 accepting a WebSocket handshake)
 //   on a failure before the response started: retry? back to pick (another server), or a local reply
@@ -23,6 +23,7 @@ net::awaitable<void> run_pipeline(RequestContext& ctx) {
         while (r.ok()) {
             if (!ctx.host_rt) {
                 r = stages::pick(ctx);
+                if (r.ok() && ctx.slot_wait) r = co_await stages::server_queue_wait(ctx);
                 if (r.ok() && stages::backoff_needed(ctx)) r = co_await stages::backoff(ctx);
             }
             // A warm keep-alive connection needs no waiting: skip the coroutine call then.

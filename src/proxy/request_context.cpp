@@ -18,6 +18,8 @@ void RequestContext::reset() {
     pool = nullptr;
     host = upstream::kNoHost;
     host_rt = nullptr;
+    slots.reset();
+    slot_wait = false;
     attempts = 0;
     retries = 0;
     pool_held = false;

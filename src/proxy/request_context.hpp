@@ -54,6 +54,10 @@ struct RequestContext {
     upstream::PoolRuntime* pool = nullptr;
     upstream::HostIndex host = upstream::kNoHost;
     upstream::HostRuntime* host_rt = nullptr; // leased while the request uses the host
+    // The server's max_connections slot held with the lease (null: none); slot_wait: every server
+    // this request may use is full, wait in the pool's queue (stages::server_queue_wait).
+    std::shared_ptr<upstream::ServerSlots> slots;
+    bool slot_wait = false;
     std::array<upstream::HostIndex, 8> tried{};
     std::uint8_t attempts = 0;       // servers tried (attempts on a stale connection not counted)
     std::uint32_t retries = 0;       // retries made under the pool's policy

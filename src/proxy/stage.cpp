@@ -21,6 +21,7 @@ std::string_view flag_name(ResponseFlag f) {
     case ResponseFlag::CircuitOpen: return "circuit open";
     case ResponseFlag::BulkheadFull: return "bulkhead full";
     case ResponseFlag::Overflow: return "overflow";
+    case ResponseFlag::ServerQueue: return "server queue";
     case ResponseFlag::FaultInjected: return "fault injected";
     case ResponseFlag::JwtRejected: return "jwt rejected";
     case ResponseFlag::Draining: return "draining";

@@ -34,6 +34,8 @@ enum class ResponseFlag : std::uint8_t {
     CircuitOpen,         // 503: the route's or the pool's circuit breaker is open
     BulkheadFull,        // 503: the route's bulkhead had no slot (queue full or queue timeout)
     Overflow,            // 503: the pool's resource_limits (requests or connections) are all in use
+    ServerQueue,         // 503: every server the request may use was at max_connections and the
+                         // pool's queue was full, or the wait reached queue.timeout
     FaultInjected,       // an injected fault's status (docs/policies.md)
     JwtRejected,         // 401: the route's JWT check refused the request (no token, or an invalid one)
     Draining,            // 503: haven is shutting down (a request still waiting for a retry when

@@ -55,7 +55,7 @@ HostTotals totals(const upstream::HostInfo& h) {
     return t;
 }
 
-json server_json(const upstream::ServerStatus& s, const upstream::HostInfo& h, bool backup) {
+json server_json(const upstream::ServerStatus& s, const upstream::HostInfo& h, bool backup, std::uint32_t max_conns) {
     const auto t = totals(h);
     return {{"name", s.name},
             {"address", s.address},
@@ -72,6 +72,7 @@ json server_json(const upstream::ServerStatus& s, const upstream::HostInfo& h, b
             {"priority", s.priority},
             {"backup", backup},
             {"active", t.active},
+            {"max_connections", max_conns},
             {"requests", t.requests},
             {"failures", t.failures},
             {"ejections", s.ejections},
@@ -90,7 +91,8 @@ json pool_json(const upstream::PoolState& p, const config::Pool* cfg) {
     const auto status = p.status();
     for (std::size_t i = 0; i < status.size(); ++i) {
         const bool backup = cfg && i < cfg->servers.size() && cfg->servers[i].backup;
-        servers.push_back(server_json(status[i], set->hosts[i], backup));
+        const auto* q = p.slots();
+        servers.push_back(server_json(status[i], set->hosts[i], backup, q ? q->cap(static_cast<upstream::HostIndex>(i)) : 0));
         if (status[i].health == upstream::HealthStatus::Up && !status[i].ejected && !status[i].refused &&
             !status[i].region_down) {
             ++healthy;
@@ -98,8 +100,11 @@ json pool_json(const upstream::PoolState& p, const config::Pool* cfg) {
     }
     json breaker = nullptr;
     if (const auto* b = p.breaker()) breaker = {{"state", upstream::breaker_state_name(b->state())}, {"trips", b->trips()}};
+    json queue = nullptr;
+    if (const auto* q = p.slots()) queue = {{"length", q->queued()}, {"max", q->max_queue()}, {"timeouts", q->timeout_total()}, {"full", q->full_total()}};
     return {{"name", p.name()},
             {"breaker", breaker},
+            {"queue", queue},
             {"tier", set->tier},
             {"mode", mode_name(set->mode)},
             {"healthy", healthy},

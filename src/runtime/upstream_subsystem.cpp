@@ -104,10 +104,33 @@ void caps_metrics(Exposition& e, const upstream::PoolState& p) {
     }
 }
 
+void queue_metrics(Exposition& e, const upstream::PoolState& p) {
+    const auto* q = p.slots();
+    if (!q) return;
+    const Labels l{{"pool", p.name()}};
+    e.gauge("haven_pool_queue_length", "Requests waiting for a server with max_connections to have room.", l,
+            static_cast<double>(q->queued()));
+    const std::pair<const char*, std::uint64_t> results[] = {
+        {"queued", q->queued_total()}, {"full", q->full_total()}, {"timeout", q->timeout_total()}};
+    for (const auto& [result, n] : results) {
+        e.counter("haven_pool_queue_total",
+                  "Requests that waited in the pool's queue (queued), found it full (full, 503) or waited queue.timeout (timeout, 503).",
+                  {{"pool", p.name()}, {"result", result}}, static_cast<double>(n));
+    }
+    const auto status = p.status();
+    for (std::size_t i = 0; i < status.size(); ++i) {
+        const auto h = static_cast<upstream::HostIndex>(i);
+        if (!q->capped(h)) continue;
+        e.gauge("haven_server_max_connections", "The server's max_connections (requests in flight at once).",
+                {{"pool", p.name()}, {"server", status[i].name}}, q->cap(h));
+    }
+}
+
 void pool_metrics(Exposition& e, const upstream::ControlPlane& plane) {
     for (const auto& p : plane.pools()) {
         breaker_metrics(e, *p);
         caps_metrics(e, *p);
+        queue_metrics(e, *p);
         const auto set = p->current();
         const Labels l{{"pool", p->name()}};
         std::size_t healthy = 0;

@@ -8,6 +8,7 @@
 #include "config/schema.hpp"
 #include "upstream/circuit/breaker.hpp"
 #include "upstream/circuit/resource_limits.hpp"
+#include "upstream/circuit/server_slots.hpp"
 #include "upstream/host.hpp"
 #include "upstream/host_metrics.hpp"
 #include "upstream/outlier/detector.hpp"
@@ -63,6 +64,10 @@ struct HostSet {
     Duration breaker_slow_call{0};
     // The pool's resource caps (null: none), the same object while the caps do not change.
     std::shared_ptr<ResourceLimits> caps;
+    // The servers' max_connections and the pool's queue (null: no server has a cap), the same
+    // object while neither changes. queue_timeout 0: timeouts.connect.
+    std::shared_ptr<ServerSlots> slots;
+    Duration queue_timeout{0};
     // The pool's `tls:` (null: plain TCP to its servers), the same object while it does not change.
     std::shared_ptr<const net::tls::ClientContext> tls;
 };

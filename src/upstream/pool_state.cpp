@@ -144,6 +144,15 @@ void PoolState::configure_breaker(const config::Pool& pool) {
     } else if (!caps_ || caps_->caps() != caps) {
         caps_ = std::make_shared<ResourceLimits>(caps);
     }
+    // Per-server caps: the same slots (and queue) while the caps and the queue's size stay; a
+    // reload that changes them starts new counts (requests in flight finish on the old object).
+    std::vector<std::uint32_t> per_server;
+    for (const auto& s : pool.servers) per_server.push_back(s.max_connections);
+    if (std::all_of(per_server.begin(), per_server.end(), [](std::uint32_t c) { return c == 0; })) {
+        slots_.reset();
+    } else if (!slots_ || slots_->caps() != per_server || slots_->max_queue() != pool.queue.max) {
+        slots_ = std::make_shared<ServerSlots>(std::move(per_server), pool.queue.max);
+    }
     if (!pool.circuit_breaker) {
         breaker_.reset();
         gate_.reset();
@@ -464,6 +473,8 @@ void PoolState::republish(TimePoint now) {
     set->tier = serving.tier;
     set->mode = serving.mode;
     set->caps = caps_;
+    set->slots = slots_;
+    set->queue_timeout = config_.queue.timeout;
     if (gate_) {
         set->breaker = gate_;
         set->breaker_probes = config_.circuit_breaker->half_open_requests;

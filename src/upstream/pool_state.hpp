@@ -104,6 +104,7 @@ public:
     // The pool's circuit breaker, if it has one (its state and trips for the admin side).
     const CircuitBreaker* breaker() const { return breaker_.get(); }
     const ResourceLimits* caps() const { return caps_.get(); }
+    const ServerSlots* slots() const { return slots_.get(); }
 
 private:
     struct Server;
@@ -138,6 +139,7 @@ private:
     std::unique_ptr<CircuitBreaker> breaker_;
     std::shared_ptr<BreakerGate> gate_;
     std::shared_ptr<ResourceLimits> caps_;
+    std::shared_ptr<ServerSlots> slots_;
     std::uint64_t failovers_ = 0;
 };
 

@@ -129,7 +129,7 @@ class Scenario:
                 _server("api1", 9101, state="ejected", ejected=True, serving=False, failures=17,
                         last_check_ms=1.4),
                 _server("api2", 9102, state="drain", admin="drain", serving=False, active=2),
-                _server("api3", 9103, weight=2, effective_weight=140),
+                _server("api3", 9103, weight=2, effective_weight=140, active=3, max_connections=3),
                 _server("api4", 9104, state="maint", admin="maint", serving=False, checked=False, checks=0,
                         last_check="", last_check_ms=0, last_check_time="")]},
         ]
@@ -198,7 +198,9 @@ class Scenario:
             healthy = sum(1 for s in servers if s["health"] == "up" and not s["ejected"])
             pools.append({"name": p["name"], "tier": tier, "mode": mode, "healthy": healthy,
                           "serving": sum(1 for s in servers if s["serving"]), "total": len(servers),
-                          "failovers": self.failovers[p["name"]], "servers": servers})
+                          "failovers": self.failovers[p["name"]], "servers": servers,
+                          # api's servers have max_connections: its queue (haven sends null without)
+                          "queue": {"length": 2, "max": 8, "full": 0, "timeouts": 1} if p["name"] == "api" else None})
         wobble = (n % 5) / 10
         web1_up = any(s["name"] == "web1" and s["health"] == "up" for s in self.pools[0]["servers"])
         return {

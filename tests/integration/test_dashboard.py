@@ -284,6 +284,10 @@ def test_dashboard_against_mock(mock, browser, tmp_path):
             assert badge.text == state and f"state-{state}" in badge.get_attribute("class")
         assert "(backup)" in b.by_testid("server-web3").text
         assert api.get_attribute("data-mode") == "degraded"
+        # Servers with max_connections: in flight of the cap, and the pool's queue (only where it has one).
+        assert re.fullmatch(r"\d+ / 3", b.by_testid("server-api3").find_element(By.CSS_SELECTOR, "[data-field=active]").text)
+        assert api.find_element(By.CSS_SELECTOR, "[data-field=queue]").text == "2 / 8"
+        assert not web.find_element(By.CSS_SELECTOR, "[data-field=queue-fact]").is_displayed()
 
         # Tiles and the SLO panel: targets against 5m / 1h / window, downtime, budget, burn, verdicts.
         assert b.by_testid("tile-web-rps").find_element(By.CLASS_NAME, "tile-value").text not in ("", "—")

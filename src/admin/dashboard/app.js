@@ -416,7 +416,8 @@
           h('div', null, h('dt', { text: 'tier' }), h('dd', { 'data-field': 'tier' })),
           h('div', null, h('dt', { text: 'mode' }), h('dd', null, h('span', { class: 'badge', 'data-field': 'mode' }))),
           h('div', null, h('dt', { text: 'healthy' }), h('dd', { 'data-field': 'healthy' })),
-          h('div', null, h('dt', { text: 'failovers' }), h('dd', { 'data-field': 'failovers' })))),
+          h('div', null, h('dt', { text: 'failovers' }), h('dd', { 'data-field': 'failovers' })),
+          h('div', { 'data-field': 'queue-fact' }, h('dt', { text: 'queue' }), h('dd', { 'data-field': 'queue' })))),
       h('div', { class: 'table-wrap' },
         h('table', { class: 'servers' }, h('thead', null, head), h('tbody', { 'data-field': 'servers' }))));
   }
@@ -433,6 +434,11 @@
     setClass(healthy, isNum(p.healthy) && isNum(p.total) && p.healthy < p.total
       ? (p.healthy === 0 ? 'tone-bad' : 'tone-warn') : '');
     setText(field('failovers'), fmt.count(p.failovers));
+    // Servers with max_connections: requests waiting for a slot, of the queue's room.
+    const q = p.queue && typeof p.queue === 'object' ? p.queue : null;
+    field('queue-fact').hidden = !q;
+    setText(field('queue'), q ? `${fmt.count(q.length)} / ${fmt.count(q.max)}` : '');
+    setClass(field('queue'), q && q.length > 0 ? 'tone-warn' : '');
     const servers = Array.isArray(p.servers) ? p.servers : [];
     sync(field('servers'), servers, (s) => s.name, (s) => createServer(p.name, s), (row, s) => updateServer(row, p.name, s));
   }
@@ -483,7 +489,7 @@
     setClass(serving, s.serving === false ? 'muted' : '');
     setText(field('weight'), `${fmt.count(s.weight)} / ${fmt.count(s.effective_weight)}`);
     setText(field('priority'), `${isNum(s.priority) ? s.priority : DASH}${s.backup ? ' (backup)' : ''}`);
-    setText(field('active'), fmt.count(s.active));
+    setText(field('active'), s.max_connections > 0 ? `${fmt.count(s.active)} / ${fmt.count(s.max_connections)}` : fmt.count(s.active));
     setText(field('requests'), `${fmt.count(s.requests)} / ${fmt.count(s.failures)}`);
     const check = field('check');
     const checked = s.checked !== false && s.last_check != null && s.last_check !== '';

@@ -41,10 +41,7 @@ void settle_upstream(RequestContext& ctx) {
             ctx.conn.reset();
         }
     }
-    if (ctx.host_rt) {
-        ctx.pool->release(ctx.host_rt);
-        ctx.host_rt = nullptr;
-    }
+    release_server(ctx);
     ctx.resp_buf.clear();
     ctx.resp_buf.release_if_empty();
 }
@@ -62,6 +59,7 @@ int status_for(ResponseFlag f) {
     case ResponseFlag::UpstreamAborted: return 502;
     case ResponseFlag::NoHealthyServer:
     case ResponseFlag::Overflow:
+    case ResponseFlag::ServerQueue:
     case ResponseFlag::Draining: return 503;
     case ResponseFlag::NoRoute: return 404;
     case ResponseFlag::RequestTimeout: return 408;

@@ -4,6 +4,9 @@
 #include "proxy/http_session.hpp"
 #include "proxy/stages/stages.hpp"
 
+#include <algorithm>
+#include <vector>
+
 namespace haven::proxy::stages {
 namespace {
 
@@ -19,12 +22,39 @@ std::string_view hash_source(const RequestContext& ctx, const config::HashKey& k
     return {};
 }
 
+std::span<const upstream::HostIndex> tried_hosts(const RequestContext& ctx) {
+    return {ctx.tried.data(), std::min<std::size_t>(ctx.attempts, ctx.tried.size())};
+}
+
+// The eligible server with the most free slots that this request has not tried and this worker
+// has not seen refuse, its slot taken; kNoHost when every one is full (or someone waits).
+upstream::HostIndex take_roomiest(RequestContext& ctx, upstream::ServerSlots& slots) {
+    auto& pool = *ctx.pool;
+    const auto done = tried_hosts(ctx);
+    for (int round = 0; round < 8; ++round) { // bounded: other workers take slots meanwhile
+        upstream::HostIndex best = upstream::kNoHost;
+        std::uint32_t most = 0;
+        for (const auto& e : pool.hosts().eligible) {
+            if (std::find(done.begin(), done.end(), e.host) != done.end() || pool.host(e.host).refused_seq != 0) continue;
+            const auto room = slots.room(e.host);
+            if (room > most) {
+                most = room;
+                best = e.host;
+            }
+        }
+        if (best == upstream::kNoHost) return best;
+        if (slots.try_take(best)) return best;
+        if (slots.queued() > 0) break; // others wait: queue behind them
+    }
+    return upstream::kNoHost;
+}
+
 } // namespace
 
 StageResult pick(RequestContext& ctx) {
     auto& pool = *ctx.pool;
     upstream::PickRequest pr;
-    pr.exclude = std::span<const upstream::HostIndex>(ctx.tried.data(), std::min<std::size_t>(ctx.attempts, ctx.tried.size()));
+    pr.exclude = tried_hosts(ctx);
     const auto& set = pool.hosts();
     if (set.balance == config::Balance::Hash) {
         const std::string_view key = hash_source(ctx, set.hash_on);
@@ -45,11 +75,46 @@ StageResult pick(RequestContext& ctx) {
         }
     }
     if (h == upstream::kNoHost) return StageResult::respond(503, ResponseFlag::NoHealthyServer);
+    if (const auto& slots = set.slots) {
+        // Servers with max_connections: the chosen one if it has room, else the eligible server
+        // with the most room, else the request waits in the pool's queue.
+        if (!slots->try_take(h)) h = take_roomiest(ctx, *slots);
+        if (h == upstream::kNoHost) {
+            ctx.slot_wait = true;
+            return StageResult::next();
+        }
+        ctx.slots = slots;
+    }
+    use_server(ctx, h);
+    return StageResult::next();
+}
+
+void use_server(RequestContext& ctx, upstream::HostIndex h) {
     ctx.host = h;
-    ctx.host_rt = pool.acquire(h);
+    ctx.host_rt = ctx.pool->acquire(h);
     if (ctx.attempts < ctx.tried.size()) ctx.tried[ctx.attempts] = h;
     ++ctx.attempts;
-    return StageResult::next();
+}
+
+void release_server(RequestContext& ctx) {
+    if (!ctx.host_rt) return;
+    ctx.pool->release(ctx.host_rt);
+    ctx.host_rt = nullptr;
+    if (ctx.slots) {
+        ctx.slots->leave(ctx.host);
+        ctx.slots.reset();
+    }
+}
+
+std::vector<upstream::HostIndex> slot_candidates(RequestContext& ctx) {
+    auto& pool = *ctx.pool;
+    const auto done = tried_hosts(ctx);
+    std::vector<upstream::HostIndex> out;
+    for (const auto& e : pool.hosts().eligible) {
+        if (std::find(done.begin(), done.end(), e.host) != done.end() || pool.host(e.host).refused_seq != 0) continue;
+        out.push_back(e.host);
+    }
+    return out;
 }
 
 } // namespace haven::proxy::stages

@@ -196,6 +196,7 @@ const char* degraded_reason(ResponseFlag f) {
     case ResponseFlag::CircuitOpen: return "circuit_open";
     case ResponseFlag::BulkheadFull: return "bulkhead_full";
     case ResponseFlag::Overflow: return "overflow";
+    case ResponseFlag::ServerQueue: return "server_queue";
     case ResponseFlag::UpstreamConnectFailure:
     case ResponseFlag::UpstreamTls:
     case ResponseFlag::UpstreamConnectTimeout:

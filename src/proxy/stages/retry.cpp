@@ -71,10 +71,7 @@ bool body_replayable(const RequestContext& ctx) {
 void end_attempt(RequestContext& ctx) {
     ctx.session->watch_upstream(nullptr);
     ctx.conn.reset();
-    if (ctx.host_rt) {
-        ctx.pool->release(ctx.host_rt);
-        ctx.host_rt = nullptr;
-    }
+    release_server(ctx);
     ctx.resp_buf.clear();
     ctx.resp = http::ResponseHead{};
     ctx.request_sent = false;

@@ -6,6 +6,8 @@
 #include "proxy/request_context.hpp"
 #include "proxy/stage.hpp"
 
+#include <vector>
+
 namespace haven::proxy::stages {
 
 // route.cpp: pick the pool from the listener's routes (404 when none matches).
@@ -28,8 +30,16 @@ bool divert_to_fallback_pool(RequestContext& ctx, const StageResult& failure);
 // policy.cpp: before a request leaves its pool for the fallback pool, the breakers hear of the
 // failure and the pool's request slot is freed.
 void policy_divert(RequestContext& ctx);
-// pick.cpp: choose a server of the pool with its load balancer, skipping servers already tried.
+// pick.cpp: choose a server of the pool with its load balancer, skipping servers already tried
+// (and full ones, for servers with max_connections: then ctx.slot_wait may ask for...
 StageResult pick(RequestContext& ctx);
+// ...server_queue.cpp: a wait in the pool's queue for a slot, at most queue.timeout).
+net::awaitable<StageResult> server_queue_wait(RequestContext& ctx);
+// pick.cpp: the request uses server h (lease, tried list); and lets it go (lease, slot).
+void use_server(RequestContext& ctx, upstream::HostIndex h);
+void release_server(RequestContext& ctx);
+// pick.cpp: the servers a waiting request may be given: eligible, not tried, not refused here.
+std::vector<upstream::HostIndex> slot_candidates(RequestContext& ctx);
 // connect.cpp: a pooled keep-alive connection to the server (true), without waiting...
 bool reuse_connection(RequestContext& ctx);
 // ...or a new one within timeouts.connect.

@@ -470,3 +470,52 @@ TEST(FailoverKeys, OrderingMessagesNameTheOtherValue) {
 
 } // namespace
 } // namespace haven::config
+
+namespace haven::config {
+namespace {
+
+TEST(ServerQueueKeys, MaxConnectionsAndTheQueueAreReadAndDefaulted) {
+    const char* yaml = R"(listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]
+pools:
+  - name: web
+    queue: { max: 50, timeout: 750ms }
+    servers:
+      - { name: a, address: 127.0.0.1:9001, max_connections: 10 }
+      - { name: b, address: 127.0.0.1:9002 }
+  - name: other
+    servers: [ { name: c, address: 127.0.0.1:9003, max_connections: 1 } ]
+)";
+    auto r = load_string(yaml, "q.yaml", test::offline());
+    ASSERT_TRUE(r.config) << test::all_errors(r);
+    const auto& web = r.config->pools[0];
+    EXPECT_EQ(web.servers[0].max_connections, 10u);
+    EXPECT_EQ(web.servers[1].max_connections, 0u); // absent: no cap
+    EXPECT_EQ(web.queue.max, 50u);
+    EXPECT_EQ(web.queue.timeout, std::chrono::milliseconds(750));
+    const auto& other = r.config->pools[1];
+    EXPECT_EQ(other.queue.max, 1024u);              // default
+    EXPECT_EQ(other.queue.timeout.count(), 0);      // default: timeouts.connect
+}
+
+TEST(ServerQueueKeys, AQueueWithoutACappedServerAndBadValuesAreErrorsNamingTheKey) {
+    const char* yaml = R"(listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]
+pools:
+  - name: web
+    queue: { max: 5 }
+    servers: [ { name: a, address: 127.0.0.1:9001 } ]
+  - name: two
+    queue: { max: -1, timeout: soon, size: 3 }
+    servers: [ { name: b, address: 127.0.0.1:9002, max_connections: many } ]
+)";
+    auto r = load_string(yaml, "q.yaml", test::offline());
+    const std::string all = test::all_errors(r);
+    EXPECT_FALSE(r.config);
+    EXPECT_NE(all.find("q.yaml:4:12: pools[0].queue: no server of the pool has max_connections"), std::string::npos) << all;
+    EXPECT_NE(all.find("pools[1].queue.max"), std::string::npos) << all;
+    EXPECT_NE(all.find("pools[1].queue.timeout"), std::string::npos) << all;
+    EXPECT_NE(all.find("pools[1].queue: unknown key \"size\""), std::string::npos) << all;
+    EXPECT_NE(all.find("pools[1].servers[0].max_connections"), std::string::npos) << all;
+}
+
+} // namespace
+} // namespace haven::config

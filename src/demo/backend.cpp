@@ -123,19 +123,21 @@ net::awaitable<void> serve_connection(asio::ip::tcp::socket s, BackendState& sta
         in.erase(0, req.head_size);
         if (!co_await consume_body(s, in, req, r.body_length)) break;
         ++state.requests;
-        state.max_in_flight = std::max(state.max_in_flight, ++state.in_flight);
+        // Requests in flight, not counting what tests and checks ask on the side.
+        const bool counted = r.path != "/stats" && r.path != "/_control" && r.path != "/health";
+        if (counted) state.max_in_flight = std::max(state.max_in_flight, ++state.in_flight);
         const Action a = handle(r, state);
         if (a.delay_ms > 0) {
             asio::steady_timer t(s.get_executor(), std::chrono::milliseconds(a.delay_ms));
             co_await t.async_wait(net::use_nothrow);
         }
         if (a.abort) {
-            --state.in_flight;
+            if (counted) --state.in_flight;
             break; // close without answering
         }
         auto [ec, n] = co_await asio::async_write(s, asio::buffer(a.response), net::use_nothrow);
         if (!ec && (a.stream_bytes > 0 || a.chunked)) ec = co_await stream_body(s, a);
-        --state.in_flight;
+        if (counted) --state.in_flight;
         if (ec || !r.keep_alive || a.close_after) break;
     }
     asio::error_code ignored;

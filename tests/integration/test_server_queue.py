@@ -47,7 +47,7 @@ def test_no_server_exceeds_its_cap_the_queue_holds_the_rest_and_a_full_queue_ref
     refused = [r for r in results if r[0] == 503]
     assert len(ok) == 7 and len(refused) == 3, [(s, round(d, 2)) for s, d, _ in results]
     assert all(b"server queue" in body for _, _, body in refused), refused
-    assert all(d < 1.0 for _, d, _ in refused), "a full queue answers at once"
+    assert all(d < 1.4 for _, d, _ in refused), "a full queue answers at once, before any slot frees"
     # The queued ones were served after a slot freed: not before the first answers (1.5 s).
     assert min(sorted(d for _, d, _ in ok)[3:]) >= 1.4, ok
     assert b1.stats()["max_in_flight"] == 2 and b2.stats()["max_in_flight"] == 1, (b1.stats(), b2.stats())

@@ -26,7 +26,10 @@ constexpr std::string_view kBreakerKeys[] = {"consecutive_failures", "failure_ra
 constexpr std::string_view kFaultKeys[] = {"abort", "delay", "header_faults", "max_active"};
 constexpr std::string_view kAbortKeys[] = {"percent", "status"};
 constexpr std::string_view kDelayKeys[] = {"percent", "duration"};
-constexpr std::string_view kFallbackKeys[] = {"pool", "status", "headers", "body", "body_file", "content_type"};
+constexpr std::string_view kFallbackKeys[] = {"pool", "status", "headers", "body", "body_file", "content_type",
+                                              "stale_if_error"};
+constexpr std::string_view kStaleKeys[] = {"max_bytes", "max_object", "max_stale"};
+constexpr rules::Range kStaleBytes{1024, 1u << 30};
 
 constexpr std::uint64_t kMaxFallbackBody = 1 << 20;
 
@@ -269,8 +272,10 @@ private:
         fb.loc = r_.loc(m);
         bool reply_keys = false;
         r_.each_key(m, kFallbackKeys, [&](std::string_view key, const Field& f) {
-            reply_keys = reply_keys || key != "pool";
-            if (key == "pool") {
+            reply_keys = reply_keys || (key != "pool" && key != "stale_if_error");
+            if (key == "stale_if_error") {
+                stale(f, fb.stale_if_error.emplace());
+            } else if (key == "pool") {
                 fb.pool_loc = r_.loc(f);
                 r_.read_string(f, fb.pool);
             } else if (key == "status") {
@@ -285,8 +290,17 @@ private:
                 headers(f, fb.headers);
             }
         });
-        // `pool` alone: a request the fallback pool cannot serve either gets haven's usual answer.
-        fb.reply = reply_keys || fb.pool.empty();
+        // `pool` or `stale_if_error` alone: what neither serves gets haven's usual answer.
+        fb.reply = reply_keys || (fb.pool.empty() && !fb.stale_if_error);
+    }
+
+    void stale(const Field& m, StaleIfError& s) {
+        r_.each_key(m, kStaleKeys, [&](std::string_view key, const Field& f) {
+            if (key == "max_bytes") r_.read_size(f, kStaleBytes, s.max_bytes);
+            else if (key == "max_object") r_.read_size(f, kStaleBytes, s.max_object);
+            else if (key == "max_stale") r_.read_duration(f, true, s.max_stale);
+        });
+        if (s.max_object > s.max_bytes) r_.error(m, "max_object is larger than max_bytes");
     }
 
     void read_body_file(const Field& f, FallbackPolicy& fb) {

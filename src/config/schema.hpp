@@ -113,6 +113,16 @@ struct FaultPolicy {
     bool operator==(const FaultPolicy&) const = default;
 };
 
+// The last good response to a GET, kept to answer when the route cannot be served (RFC 5861
+// stale-if-error; docs/policies.md "Stale responses").
+struct StaleIfError {
+    std::uint32_t max_bytes = 16u << 20; // per route, shared out among the worker threads
+    std::uint32_t max_object = 1u << 20; // a larger response is not kept
+    Duration max_stale{600'000};         // how long past its freshness a copy may serve, unless the
+                                         // response says (Cache-Control: stale-if-error=N)
+    bool operator==(const StaleIfError&) const = default;
+};
+
 struct FallbackPolicy {
     std::string pool;       // send the request to this pool first (empty: none)
     bool reply = true;      // answer with the static reply below (false: only `pool` was given)
@@ -122,6 +132,7 @@ struct FallbackPolicy {
     std::string body;       // or read from body_file at load
     std::string body_file;
     std::vector<std::pair<std::string, std::string>> headers;
+    std::optional<StaleIfError> stale_if_error; // before the static reply, when a copy is there
     SourceLoc loc;
     bool operator==(const FallbackPolicy&) const = default;
 };

@@ -104,7 +104,12 @@ std::shared_ptr<RoutePolicies> PolicyStore::build(const config::Listener& l, std
         p->breaker_failure_on = upstream::breaker_failure_bits(*b);
         p->breaker_slow_call = std::chrono::duration_cast<Duration>(b->slow_call);
     }
-    if (const auto* f = effective(own.fallback, l.policies.fallback)) p->fallback = std::make_shared<config::FallbackPolicy>(*f);
+    if (const auto* f = effective(own.fallback, l.policies.fallback)) {
+        p->fallback = std::make_shared<config::FallbackPolicy>(*f);
+        if (const auto& s = f->stale_if_error) {
+            for (std::size_t i = 0; i < workers_; ++i) p->stale.push_back(std::make_unique<StaleCache>(s->max_bytes / workers_));
+        }
+    }
     if (const auto* f = effective(own.fault, l.policies.fault)) p->header_faults = f->header_faults;
     return p;
 }

@@ -14,6 +14,7 @@
 #include "policy/bulkhead.hpp"
 #include "policy/jwt/authenticator.hpp"
 #include "policy/rate_limit.hpp"
+#include "policy/stale_cache.hpp"
 #include "upstream/circuit/breaker.hpp"
 
 #include <atomic>
@@ -61,6 +62,7 @@ struct PolicyCounters {
     Counter degraded;       // answered by the fallback
     Counter bulkhead_rejected; // the bulkhead was full (queue full, or the queue timeout passed)
     Counter bulkhead_queued;   // waited for a slot
+    Counter stale_served;      // answered with a stale copy (stale_if_error)
 };
 
 struct RoutePolicies {
@@ -80,6 +82,8 @@ struct RoutePolicies {
     Duration breaker_slow_call{0};
     FaultState fault;
     std::shared_ptr<const config::FallbackPolicy> fallback; // null: none
+    // fallback.stale_if_error: one cache per worker thread, indexed by the worker (empty: none).
+    std::vector<std::unique_ptr<StaleCache>> stale;
     PerWorker<PolicyCounters> counters;
     // Whether the request path has anything to do here (checked first, so an unconfigured route
     // costs one load). Set by the control thread when a policy or a runtime fault applies.

@@ -35,6 +35,9 @@ void RequestContext::reset() {
     reply_fields_len = 0;
     added_fields_len = 0;
     fallback_pool = UINT32_MAX;
+    stale_capture = false;
+    if (stale_body.capacity() != 0) std::string().swap(stale_body); // a cut response's copy: gone
+
     degraded = nullptr;
     backoff_due = false;
     attempt_reported = false;

@@ -80,6 +80,8 @@ struct RequestContext {
     std::array<char, 160> added_fields{};
     std::size_t added_fields_len = 0;
     std::uint32_t fallback_pool = UINT32_MAX; // the route's fallback pool (UINT32_MAX: none)
+    bool stale_capture = false;   // keeping this response for fallback.stale_if_error (respond.cpp)
+    std::string stale_body;       // its body so far
     const char* degraded = nullptr;           // why the fallback pool serves this request (null: it does not)
     bool backoff_due = false;        // a retry was decided: wait the backoff if pick repeats a server
     bool attempt_reported = false;   // this attempt's outcome went to outlier detection

@@ -93,6 +93,14 @@ void route_metrics(Exposition& e, const std::string& key, const policy::PolicySt
         e.counter("haven_degraded_responses_total", "Requests the route's fallback answered.", l,
                   static_cast<double>(sum(p, &policy::PolicyCounters::degraded)));
     }
+    if (!p.stale.empty()) {
+        std::size_t bytes = 0;
+        for (const auto& c : p.stale) bytes += c->bytes();
+        e.counter("haven_stale_responses_total", "Requests answered with a stale copy (fallback.stale_if_error).", l,
+                  static_cast<double>(sum(p, &policy::PolicyCounters::stale_served)));
+        e.gauge("haven_stale_cache_bytes", "Bytes the route's stale copies hold, all worker threads together.", l,
+                static_cast<double>(bytes));
+    }
 }
 
 json route_json(const std::string& key, const policy::PolicyStore::Entry& e, TimePoint now) {
@@ -112,6 +120,7 @@ json route_json(const std::string& key, const policy::PolicyStore::Entry& e, Tim
                                       : json(nullptr)},
               {"fallback", static_cast<bool>(p.fallback)},
               {"degraded", sum(p, &policy::PolicyCounters::degraded)},
+              {"stale_served", sum(p, &policy::PolicyCounters::stale_served)},
               {"fault",
                {{"abort_percent", p.fault.abort_permyriad.load(std::memory_order_relaxed) / 100.0},
                 {"abort_status", p.fault.abort_status.load(std::memory_order_relaxed)},

@@ -4,6 +4,7 @@
 #include "http/local_reply.hpp"
 #include "proxy/http_session.hpp"
 #include "proxy/stages/stages.hpp"
+#include "policy/stale_cache.hpp"
 
 #include <asio/write.hpp>
 #include <fmt/format.h>
@@ -44,6 +45,7 @@ std::size_t take_body(RequestContext& ctx, std::string_view data, bool dechunk, 
     case BodyKind::ContentLength: {
         const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), p.remaining));
         out.add(data.substr(0, n));
+        if (ctx.stale_capture) ctx.stale_body.append(data.substr(0, n));
         p.remaining -= n;
         p.done = p.remaining == 0;
         return n;
@@ -84,6 +86,64 @@ bool prepare_head(RequestContext& ctx) {
     return dechunk;
 }
 
+// fallback.stale_if_error: whether to keep a copy of this response (its head is copied now, while
+// the parsed fields still point into the buffer; the body as it passes).
+std::optional<policy::Storable> stale_candidate(RequestContext& ctx, std::string& head) {
+    const auto* p = ctx.policies;
+    if (!p || p->stale.empty() || ctx.req.method != http::Method::Get || ctx.degraded) return std::nullopt;
+    const auto& cfg = *p->fallback->stale_if_error;
+    auto st = policy::storable(ctx.req, ctx.resp, cfg.max_object, std::chrono::duration_cast<Duration>(cfg.max_stale));
+    if (!st) return st;
+    head = policy::stored_head(ctx.resp);
+    ctx.stale_capture = true;
+    ctx.stale_body.clear();
+    ctx.stale_body.reserve(static_cast<std::size_t>(ctx.resp.content_length));
+    return st;
+}
+
+void keep_stale(RequestContext& ctx, std::string head, const policy::Storable& st) {
+    auto& w = *ctx.worker;
+    ctx.stale_capture = false;
+    policy::StaleCache::Entry e;
+    e.head = std::move(head);
+    e.body = std::move(ctx.stale_body);
+    e.stored = w.scheduler.now();
+    e.usable_for = st.lifetime + st.stale_window;
+    ctx.policies->stale.at(w.index)->put(policy::stale_key(ctx.req), std::move(e));
+    ctx.stale_body = std::string();
+}
+
+// The route's last good copy of this GET, if it may still answer (stale_cache.hpp), with Age and
+// X-Haven-Degraded: REASON; stale.
+net::awaitable<bool> stale_reply(RequestContext& ctx, const char* reason) {
+    auto* p = ctx.policies;
+    auto& s = *ctx.session;
+    auto& w = *ctx.worker;
+    if (p->stale.empty() || ctx.req.method != http::Method::Get) co_return false;
+    const auto now = w.scheduler.now();
+    const auto* e = p->stale.at(w.index)->get(policy::stale_key(ctx.req), now);
+    if (!e) co_return false;
+    const bool body_pending = ctx.req.body != BodyKind::None && !ctx.body_complete &&
+                              !(ctx.req.body == BodyKind::ContentLength && ctx.req.content_length == 0);
+    if (body_pending || !ctx.req.keep_alive() || ctx.req.connection_upgrade || s.closing()) ctx.close_client = true;
+    const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - e->stored).count();
+    std::string out = e->head;
+    out += fmt::format("Content-Length: {}\r\nAge: {}\r\nX-Haven-Degraded: {}; stale\r\n", e->body.size(), age, reason);
+    out += w.date.line();
+    if (ctx.close_client) out += "Connection: close\r\n";
+    out += "\r\n";
+    p->counters.at(w.index).degraded.inc();
+    p->counters.at(w.index).stale_served.inc();
+    s.arm(TimeoutKind::ClientWrite, w.config().timeouts.client_idle);
+    net::GatherList<2> gl;
+    gl.add(out);
+    gl.add(e->body);
+    auto [ec, n] = co_await s.client().send_all(gl);
+    ctx.bytes_out += n;
+    if (ec) ctx.close_client = true;
+    co_return true;
+}
+
 } // namespace
 
 // Rules:
@@ -98,7 +158,19 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
     ctx.status = ctx.resp.status;
     ctx.chunked.reset();
     const bool dechunk = prepare_head(ctx);
+    // An error answer to a GET with a good copy kept: the copy instead (RFC 5861: 500, 502, 503, 504).
+    // (Nested ifs, not && around co_await: g++ 12 mishandles co_await in such operands.)
+    if (const int st = ctx.resp.status; (st == 500 || st == 502 || st == 503 || st == 504) && ctx.policies &&
+                                        !ctx.policies->stale.empty()) {
+        if (co_await stale_reply(ctx, "upstream_error")) {
+            ctx.upstream_reusable = false; // its body was not read
+            buf.clear();
+            co_return StageResult::next();
+        }
+    }
     BodyProgress p{ctx.resp.content_length, false};
+    std::string stale_head;
+    const auto stale = ctx.policies && !ctx.policies->stale.empty() ? stale_candidate(ctx, stale_head) : std::nullopt;
     BodyGather out;
     for (std::size_t i = 0; i < ctx.out_head.count(); ++i) out.add(ctx.out_head.piece(i));
     buf.consume(ctx.resp.head_size);
@@ -152,6 +224,7 @@ net::awaitable<StageResult> respond(RequestContext& ctx) {
     }
     ctx.upstream_reusable = ctx.resp.keep_alive() && ctx.resp.body != BodyKind::UntilClose && !extra && ctx.body_complete;
     buf.clear();
+    if (stale) keep_stale(ctx, std::move(stale_head), *stale);
     co_return StageResult::next();
 }
 
@@ -209,7 +282,10 @@ const char* degraded_reason(ResponseFlag f) {
 
 const config::FallbackPolicy* fallback_for(const RequestContext& ctx) {
     const auto* p = ctx.policies;
-    if (!p || !p->fallback || !p->fallback->reply || ctx.response_started || !degraded_reason(ctx.flag)) return nullptr;
+    if (!p || !p->fallback || (!p->fallback->reply && p->stale.empty()) || ctx.response_started ||
+        !degraded_reason(ctx.flag)) {
+        return nullptr;
+    }
     return p->fallback.get();
 }
 
@@ -217,6 +293,8 @@ net::awaitable<bool> fallback_reply(RequestContext& ctx) {
     if (!fallback_for(ctx)) co_return false;
     auto* p = ctx.policies;
     const char* reason = degraded_reason(ctx.flag);
+    if (co_await stale_reply(ctx, reason)) co_return true;
+    if (!p->fallback->reply) co_return false;
     auto& s = *ctx.session;
     auto& w = *ctx.worker;
     const auto& fb = *p->fallback;

@@ -10,7 +10,7 @@ namespace {
 
 using std::chrono::seconds;
 
-TimePoint at(std::int64_t s) { return TimePoint{} + seconds(s); }
+TimePoint at_s(std::int64_t s) { return TimePoint{} + seconds(s); }
 
 HostView up(std::uint32_t priority = 0, std::uint32_t weight = 1) {
     HostView h;
@@ -221,43 +221,43 @@ TEST(SelectServing, EmptyPoolIsNone) {
 }
 
 TEST(EffectiveWeight, ZeroWeightIsZero) {
-    EXPECT_EQ(effective_weight(0, at(0), at(100), seconds(10)), 0u);
-    EXPECT_EQ(effective_weight(0, at(0), at(5), seconds(10)), 0u);
-    EXPECT_EQ(effective_weight(0, at(0), at(0), Duration::zero()), 0u);
+    EXPECT_EQ(effective_weight(0, at_s(0), at_s(100), seconds(10)), 0u);
+    EXPECT_EQ(effective_weight(0, at_s(0), at_s(5), seconds(10)), 0u);
+    EXPECT_EQ(effective_weight(0, at_s(0), at_s(0), Duration::zero()), 0u);
 }
 
 TEST(EffectiveWeight, MidRamp) {
-    EXPECT_EQ(effective_weight(4, at(100), at(105), seconds(10)), 200u); // half of 400
-    EXPECT_EQ(effective_weight(4, at(100), at(101), seconds(10)), 40u);
-    EXPECT_EQ(effective_weight(3, at(0), at(1), seconds(3)), 100u);
+    EXPECT_EQ(effective_weight(4, at_s(100), at_s(105), seconds(10)), 200u); // half of 400
+    EXPECT_EQ(effective_weight(4, at_s(100), at_s(101), seconds(10)), 40u);
+    EXPECT_EQ(effective_weight(3, at_s(0), at_s(1), seconds(3)), 100u);
 }
 
 TEST(EffectiveWeight, EndOfRampIsFullWeight) {
-    EXPECT_EQ(effective_weight(4, at(100), at(110), seconds(10)), 4 * kWeightScale);
-    EXPECT_EQ(effective_weight(4, at(100), at(1000), seconds(10)), 4 * kWeightScale);
-    EXPECT_EQ(effective_weight(4, at(100), at(110) - std::chrono::nanoseconds(1), seconds(10)), 399u);
+    EXPECT_EQ(effective_weight(4, at_s(100), at_s(110), seconds(10)), 4 * kWeightScale);
+    EXPECT_EQ(effective_weight(4, at_s(100), at_s(1000), seconds(10)), 4 * kWeightScale);
+    EXPECT_EQ(effective_weight(4, at_s(100), at_s(110) - std::chrono::nanoseconds(1), seconds(10)), 399u);
 }
 
 TEST(EffectiveWeight, BeforeUpSinceIsTheMinimum) {
-    EXPECT_EQ(effective_weight(4, at(100), at(90), seconds(10)), 1u);
+    EXPECT_EQ(effective_weight(4, at_s(100), at_s(90), seconds(10)), 1u);
 }
 
 TEST(EffectiveWeight, NoRampIsFullAtOnce) {
-    EXPECT_EQ(effective_weight(7, at(100), at(100), Duration::zero()), 7 * kWeightScale);
-    EXPECT_EQ(effective_weight(7, at(100), at(50), Duration::zero()), 7 * kWeightScale);
+    EXPECT_EQ(effective_weight(7, at_s(100), at_s(100), Duration::zero()), 7 * kWeightScale);
+    EXPECT_EQ(effective_weight(7, at_s(100), at_s(50), Duration::zero()), 7 * kWeightScale);
 }
 
 TEST(EffectiveWeight, NeverBelowOneWhileRamping) {
-    EXPECT_EQ(effective_weight(1, at(100), at(100), seconds(10)), 1u);
-    EXPECT_EQ(effective_weight(1, at(0), at(0) + std::chrono::milliseconds(1), seconds(3600)), 1u);
+    EXPECT_EQ(effective_weight(1, at_s(100), at_s(100), seconds(10)), 1u);
+    EXPECT_EQ(effective_weight(1, at_s(0), at_s(0) + std::chrono::milliseconds(1), seconds(3600)), 1u);
 }
 
 TEST(EffectiveWeight, LongRampsAndLargeWeightsDoNotOverflow) {
     const Duration week = std::chrono::hours(24 * 7);
-    EXPECT_EQ(effective_weight(1000, at(0), at(0) + week / 2, week), 50'000u);
+    EXPECT_EQ(effective_weight(1000, at_s(0), at_s(0) + week / 2, week), 50'000u);
     // 2^32 / 100 < weight: the scaled weight saturates at the uint32 maximum.
-    EXPECT_EQ(effective_weight(50'000'000, at(0), at(1), Duration::zero()), 4'294'967'295u);
-    EXPECT_EQ(effective_weight(50'000'000, at(0), at(0) + week / 2, week), 4'294'967'295u / 2);
+    EXPECT_EQ(effective_weight(50'000'000, at_s(0), at_s(1), Duration::zero()), 4'294'967'295u);
+    EXPECT_EQ(effective_weight(50'000'000, at_s(0), at_s(0) + week / 2, week), 4'294'967'295u / 2);
 }
 
 } // namespace

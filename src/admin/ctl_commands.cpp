@@ -141,7 +141,9 @@ std::string format_policies(const json& j) {
         const bool b = r.contains("breaker");
         rows.push_back({str(r["route"]), limits.empty() ? "-" : limits, str(r["rate_limited"]),
                         b ? str(r["breaker"]["state"]) : "-", b ? str(r["breaker"]["trips"]) : "-", fault,
-                        r["fallback"].get<bool>() ? "yes" : "-"});
+                        !r["fallback"].get<bool>() ? "-"
+                        : fmt::format("{} answered{}", str(r["degraded"]),
+                                      r.value("stale_served", 0) > 0 ? fmt::format(" ({} stale)", str(r["stale_served"])) : "")});
     }
     return table(rows);
 }

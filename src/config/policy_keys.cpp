@@ -27,7 +27,7 @@ constexpr std::string_view kFaultKeys[] = {"abort", "delay", "header_faults", "m
 constexpr std::string_view kAbortKeys[] = {"percent", "status"};
 constexpr std::string_view kDelayKeys[] = {"percent", "duration"};
 constexpr std::string_view kFallbackKeys[] = {"pool", "status", "headers", "body", "body_file", "content_type",
-                                              "stale_if_error"};
+                                              "stale_if_error", "degraded_header"};
 constexpr std::string_view kStaleKeys[] = {"max_bytes", "max_object", "max_stale"};
 constexpr rules::Range kStaleBytes{1024, 1u << 30};
 
@@ -272,8 +272,15 @@ private:
         fb.loc = r_.loc(m);
         bool reply_keys = false;
         r_.each_key(m, kFallbackKeys, [&](std::string_view key, const Field& f) {
-            reply_keys = reply_keys || (key != "pool" && key != "stale_if_error");
-            if (key == "stale_if_error") {
+            reply_keys = reply_keys || (key != "pool" && key != "stale_if_error" && key != "degraded_header");
+            if (key == "degraded_header") {
+                // A field name (a token), short enough to fit beside the reason in any answer.
+                if (r_.read_string(f, fb.degraded_header) && !fb.degraded_header.empty() &&
+                    (!rules::is_token(fb.degraded_header) || fb.degraded_header.size() > 64)) {
+                    r_.error(f, "invalid header name " + rules::quote(fb.degraded_header) +
+                                    " (a field name of at most 64 characters, or \"\" for none)");
+                }
+            } else if (key == "stale_if_error") {
                 stale(f, fb.stale_if_error.emplace());
             } else if (key == "pool") {
                 fb.pool_loc = r_.loc(f);

@@ -133,6 +133,7 @@ struct FallbackPolicy {
     std::string body_file;
     std::vector<std::pair<std::string, std::string>> headers;
     std::optional<StaleIfError> stale_if_error; // before the static reply, when a copy is there
+    std::string degraded_header = "X-Haven-Degraded"; // names why a degraded answer is one; "": none
     SourceLoc loc;
     bool operator==(const FallbackPolicy&) const = default;
 };

@@ -320,6 +320,9 @@ def test_faults_switched_on_at_run_time_end_by_themselves(spawn):
     ({"fallback": {"body_file": "/nonexistent/sorry.html"}}, 'cannot read "/nonexistent/sorry.html"'),
     ({"fault": {"abort": {"percent": 150}}}, "percent"),
     ({"fallback": {"pool": "spares"}}, 'fallback.pool: unknown pool "spares"'),
+    ({"fallback": {"degraded_header": "Bad Header"}}, 'fallback.degraded_header: invalid header name "Bad Header"'),
+    ({"fallback": {"stale_if_error": {"max_object": "2MiB", "max_bytes": "1MiB"}}}, "max_object is larger than max_bytes"),
+    ({"fallback": {"stale_if_error": {"max_stale": "soon"}}}, "fallback.stale_if_error.max_stale"),
 ])
 def test_bad_policy_config_names_file_line_and_key(tmp_path, policies, message):
     from harness import to_yaml

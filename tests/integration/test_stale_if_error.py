@@ -9,9 +9,9 @@ from harness import make_config, scaled, wait_until
 from prom import scrape, total
 
 
-def stale_haven(spawn, max_stale="30s", static_reply=False):
+def stale_haven(spawn, max_stale="30s", static_reply=False, **fallback_keys):
     b = spawn.backend("b1")
-    fallback = {"stale_if_error": {"max_bytes": "1MiB", "max_object": "64KiB", "max_stale": max_stale}}
+    fallback = {"stale_if_error": {"max_bytes": "1MiB", "max_object": "64KiB", "max_stale": max_stale}, **fallback_keys}
     if static_reply:
         fallback.update({"status": 503, "body": "sorry\n"})
     cfg = make_config(pools={"p": {"servers": [{"name": "b1", "address": b.address}], "retries": 0}}, threads=1)
@@ -60,3 +60,16 @@ def test_a_copy_past_its_stale_window_is_not_served(spawn):
     wait_until(lambda: haven.get("/").status in (502, 503), scaled(5), what="the expired copy to stop answering")
     r = haven.get("/")
     assert r.status in (502, 503) and r.header("X-Haven-Degraded") is None, r
+
+
+def test_the_degraded_header_is_configurable_or_off(spawn):
+    haven, b = stale_haven(spawn, static_reply=True, degraded_header="X-Served-Degraded")
+    assert haven.get("/a").status == 200
+    b.stop()
+    stale, static = haven.get("/a"), haven.get("/b")
+    assert stale.header("X-Served-Degraded") == "upstream_failed; stale" and stale.header("X-Haven-Degraded") is None
+    assert static.status == 503 and static.header("X-Served-Degraded") in ("upstream_failed", "no_server"), static
+    quiet, qb = stale_haven(spawn, static_reply=True, degraded_header="")
+    qb.stop()
+    r = quiet.get("/b")
+    assert r.status == 503 and not any(k.lower().endswith("degraded") for k, _ in r.headers), r.headers

@@ -22,9 +22,12 @@ bool may_go_again(const RequestContext& ctx) {
 }
 
 void add_degraded_field(RequestContext& ctx, const char* reason) {
+    if (!ctx.policies || !ctx.policies->fallback) return; // (the fallback pool is the route's fallback's)
+    const std::string& name = ctx.policies->fallback->degraded_header;
+    if (name.empty()) return;
     auto& f = ctx.added_fields;
     const std::size_t at = ctx.added_fields_len;
-    const int n = std::snprintf(f.data() + at, f.size() - at, "X-Haven-Degraded: %s\r\n", reason);
+    const int n = std::snprintf(f.data() + at, f.size() - at, "%s: %s\r\n", name.c_str(), reason);
     if (n > 0 && static_cast<std::size_t>(n) < f.size() - at) ctx.added_fields_len = at + static_cast<std::size_t>(n);
 }
 

@@ -128,7 +128,8 @@ net::awaitable<bool> stale_reply(RequestContext& ctx, const char* reason) {
     if (body_pending || !ctx.req.keep_alive() || ctx.req.connection_upgrade || s.closing()) ctx.close_client = true;
     const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - e->stored).count();
     std::string out = e->head;
-    out += fmt::format("Content-Length: {}\r\nAge: {}\r\nX-Haven-Degraded: {}; stale\r\n", e->body.size(), age, reason);
+    out += fmt::format("Content-Length: {}\r\nAge: {}\r\n", e->body.size(), age);
+    if (const auto& name = p->fallback->degraded_header; !name.empty()) out += fmt::format("{}: {}; stale\r\n", name, reason);
     out += w.date.line();
     if (ctx.close_client) out += "Connection: close\r\n";
     out += "\r\n";
@@ -302,9 +303,9 @@ net::awaitable<bool> fallback_reply(RequestContext& ctx) {
                               !(ctx.req.body == BodyKind::ContentLength && ctx.req.content_length == 0);
     if (body_pending || !ctx.req.keep_alive() || ctx.req.connection_upgrade || s.closing()) ctx.close_client = true;
     const bool head = ctx.req.method == http::Method::Head;
-    std::string out = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nX-Haven-Degraded: {}\r\n",
-                                  fb.status, http::reason_phrase(static_cast<int>(fb.status)), fb.content_type,
-                                  fb.body.size(), reason);
+    std::string out = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n", fb.status,
+                                  http::reason_phrase(static_cast<int>(fb.status)), fb.content_type, fb.body.size());
+    if (!fb.degraded_header.empty()) out += fmt::format("{}: {}\r\n", fb.degraded_header, reason);
     for (const auto& [name, value] : fb.headers) out += fmt::format("{}: {}\r\n", name, value);
     if (ctx.reply_fields_len > 0) out.append(ctx.reply_fields.data(), ctx.reply_fields_len);
     out += w.date.line();

@@ -176,6 +176,48 @@ void PolicyStore::tick(TimePoint now, Random& random, EventLog& events) {
             apply_configured_fault(e);
             events.add("fault_off", "route " + key, "", "expired");
         }
+        episodes(key, e, now, events);
+    }
+}
+
+namespace {
+
+std::uint64_t total(const RoutePolicies& p, Counter PolicyCounters::*field) {
+    std::uint64_t n = 0;
+    for (std::size_t w = 0; w < p.counters.size(); ++w) n += (p.counters.at(w).*field).get();
+    return n;
+}
+
+// Ten seconds without a refusal (or a shed request, or a degraded answer) end an episode.
+constexpr Duration kQuiet = std::chrono::seconds(10);
+
+void episode(Episode& ep, std::uint64_t count, TimePoint now, EventLog& events, const std::string& route,
+             const char* kind, const char* started, const char* counted) {
+    switch (ep.observe(count, now, kQuiet)) {
+    case Episode::Change::Started: events.add(kind, "route " + route, "", started); break;
+    case Episode::Change::Ended:
+        events.add(std::string(kind) + "_end", "route " + route, "",
+                   fmt::format("{} {} over {:.1f}s", ep.counted(), counted, to_seconds(ep.last_move() - ep.started())));
+        break;
+    case Episode::Change::None: break;
+    }
+}
+
+} // namespace
+
+void PolicyStore::episodes(const std::string& key, Entry& e, TimePoint now, EventLog& events) {
+    const auto& p = *e.policies;
+    if (!p.limiters.empty()) {
+        episode(e.limiting, total(p, &PolicyCounters::rate_limited), now, events, key, "rate_limiting",
+                "a rate limit started answering 429", "requests refused");
+    }
+    if (p.bulkhead) {
+        episode(e.shedding, total(p, &PolicyCounters::bulkhead_rejected), now, events, key, "shedding",
+                "the bulkhead started refusing requests", "requests shed");
+    }
+    if (p.fallback) {
+        episode(e.degraded, total(p, &PolicyCounters::degraded), now, events, key, "degraded",
+                "the fallback started answering for the route", "degraded answers");
     }
 }
 

@@ -8,6 +8,7 @@
 #include "config/schema.hpp"
 #include "core/event_log.hpp"
 #include "core/random.hpp"
+#include "policy/episode.hpp"
 #include "policy/route_policies.hpp"
 
 #include <map>
@@ -54,6 +55,9 @@ public:
         bool used = false;
         TimePoint fault_until{};                           // a runtime fault's end; epoch: none
         FaultSpec runtime_fault;
+        // Episodes of the route's policies acting (events rate_limiting, shedding, degraded and
+        // their *_end): tick() feeds them the counters.
+        Episode limiting, shedding, degraded;
     };
     // By "listener/position".
     const std::map<std::string, Entry>& routes() const { return routes_; }
@@ -61,6 +65,7 @@ public:
 private:
     std::shared_ptr<RoutePolicies> build(const config::Listener& l, std::size_t position, const config::Policies& own);
     void apply_configured_fault(Entry& e);
+    void episodes(const std::string& key, Entry& e, TimePoint now, EventLog& events);
     std::vector<Entry*> matching(const std::string& listener, const std::string& route);
 
     std::size_t workers_;

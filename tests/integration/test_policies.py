@@ -54,6 +54,9 @@ def test_defaults_and_a_routes_own_limit_are_enforced_together(spawn):
     m = scrape(haven.admin_port())
     assert total(m, "haven_rate_limited_total") == 5
     assert total(m, "haven_requests_total", code_class="4xx") == 5
+    # One event per route when it starts refusing, not one per refusal.
+    wait_until(lambda: len(events(haven, "rate_limiting")) == 2, scaled(3), what="a rate_limiting event per route")
+    assert all(e["detail"] == "a rate limit started answering 429" for e in events(haven, "rate_limiting"))
 
 
 def test_answers_a_limit_lets_through_say_how_much_is_left(spawn):

@@ -512,6 +512,8 @@
     server_up: 'good', returned: 'good', admin_ready: 'good', breaker_closed: 'good',
     ejected: 'warn', ejection_refused: 'warn', shed: 'warn', refused: 'bad', refusal_cleared: 'good',
     failover: 'alert', admin_drain: 'info', weight: 'info', admin_maint: 'neutral', reload: 'neutral',
+    rate_limiting: 'warn', rate_limiting_end: 'good', shedding: 'warn', shedding_end: 'good',
+    degraded: 'warn', degraded_end: 'good',
   };
 
   function createEvent() {

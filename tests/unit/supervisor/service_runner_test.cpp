@@ -16,7 +16,7 @@ using supervisor::ServiceRunner;
 
 namespace {
 
-config::Service web(std::uint32_t replicas = 3) {
+config::Service runner_web(std::uint32_t replicas = 3) {
     config::Service s;
     s.name = "web";
     s.command = "server";
@@ -60,7 +60,7 @@ struct Fixture {
 
 TEST(ServiceRunner, RollingRestartReplacesOneReplicaAtATime) {
     Fixture f;
-    ServiceRunner svc(f.env, std::make_shared<const config::Service>(web()));
+    ServiceRunner svc(f.env, std::make_shared<const config::Service>(runner_web()));
     svc.start();
     f.sched.advance(10ms);
     ASSERT_EQ(f.serving(), 3u);
@@ -81,18 +81,18 @@ TEST(ServiceRunner, RollingRestartReplacesOneReplicaAtATime) {
 
 TEST(ServiceRunner, AReloadThatChangesTheEnvRollsAndOneThatScalesDoesNot) {
     Fixture f;
-    ServiceRunner svc(f.env, std::make_shared<const config::Service>(web()));
+    ServiceRunner svc(f.env, std::make_shared<const config::Service>(runner_web()));
     svc.start();
     f.sched.advance(10ms);
-    svc.update(std::make_shared<const config::Service>(web(4)));
+    svc.update(std::make_shared<const config::Service>(runner_web(4)));
     f.sched.advance(100ms);
     EXPECT_EQ(f.launcher.children.size(), 4u); // one more, nobody restarted
     EXPECT_EQ(f.events.count("rolling_restart"), 0u);
-    svc.update(std::make_shared<const config::Service>(web(2)));
+    svc.update(std::make_shared<const config::Service>(runner_web(2)));
     f.sched.advance(1s);
     EXPECT_EQ(f.launcher.running(), 2u); // web-3 and web-4 stopped, highest first
     EXPECT_EQ(svc.status().replica_status.size(), 2u);
-    auto changed = web(2);
+    auto changed = runner_web(2);
     changed.env = {{"MODE", "fast"}};
     svc.update(std::make_shared<const config::Service>(changed));
     EXPECT_EQ(f.advance_watching(3s, 2), 1u);
@@ -106,7 +106,7 @@ TEST(ServiceRunner, AReloadThatChangesTheEnvRollsAndOneThatScalesDoesNot) {
 
 TEST(ServiceRunner, ARollHaltsAtAReplicaThatExits) {
     Fixture f;
-    ServiceRunner svc(f.env, std::make_shared<const config::Service>(web()));
+    ServiceRunner svc(f.env, std::make_shared<const config::Service>(runner_web()));
     svc.start();
     f.sched.advance(10ms);
     f.probes.control("web-2", "readiness")->fallback = probe_fail("status 503");

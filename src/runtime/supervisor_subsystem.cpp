@@ -92,6 +92,9 @@ public:
             if (b.service != service) continue;
             if (auto* p = plane_.pool(b.pool)) {
                 p->set_admin(replica, serving ? upstream::AdminState::Ready : upstream::AdminState::Drain, why);
+                // A replica killed under load was ejected for the resets its death caused; ready
+                // again (often a new process), it returns now, not after base_ejection.
+                if (serving) p->probe_passed(replica, "replica ready");
             }
         }
     }

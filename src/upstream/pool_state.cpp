@@ -537,6 +537,14 @@ bool PoolState::set_admin(std::string_view server, AdminState state, std::string
     return true;
 }
 
+bool PoolState::probe_passed(std::string_view server, std::string_view why) {
+    Server* s = find(server);
+    const auto now = env_.scheduler.now();
+    if (!s || !end_connection_ejection(*s, now, why)) return false;
+    republish(now);
+    return true;
+}
+
 bool PoolState::set_weight(std::string_view server, std::uint32_t weight) {
     Server* s = find(server);
     if (!s) return false;

@@ -85,6 +85,9 @@ public:
 
     // Admin actions; false if there is no such server.
     bool set_admin(std::string_view server, AdminState state, std::string_view why);
+    // A supervised replica's readiness probe passed: the same evidence as a check that connects,
+    // so an ejection that connect failures caused ends now (one for bad responses runs its time).
+    bool probe_passed(std::string_view server, std::string_view why);
     // The health of each server's `region` (dns/regions.hpp), from the DNS subsystem: a server
     // whose region is down is out of rotation like an unhealthy one, so the next tier serves.
     void set_region(std::string_view region, bool up, std::string_view why);

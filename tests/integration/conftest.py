@@ -118,7 +118,10 @@ def _haven_binary():
     yield
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
+    # Last: after the fixtures' own teardown (which stops haven gracefully and reports a crash),
+    # so killing what is left cannot look like a crash and hide the test's own failure.
     harness.kill_all_processes()
 
 

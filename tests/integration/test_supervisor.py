@@ -23,6 +23,7 @@ from closed_loop import ClosedLoop
 from harness import (HAVEN_BIN, free_port, free_port_range, http_request, proc_status, process_running, require_tool,
                      scaled, wait_until)
 from prom import scrape, total
+from support_helpers import server_view
 
 
 def backend_service(name: str, base: int, replicas: int, **extra) -> dict:
@@ -144,6 +145,9 @@ def test_a_replica_killed_with_sigkill_is_restarted_with_no_failed_request(sup):
     now = replicas(sup, "web")["web-2"]
     assert now["restarts"] == before["restarts"] + 1 and now["last_exit"] == "killed by SIGKILL"
     assert any("killed by SIGKILL" in e["detail"] for e in events(sup, "replica_exited", "web-2"))
+    # Ejected for the resets its death caused (if enough requests were in flight), the restarted
+    # replica is not left out for base_ejection: it serves (checked above) and is not ejected now.
+    assert not server_view(sup, "web", "web-2")["ejected"]
     m = scrape(sup.admin_port())
     assert total(m, "haven_replica_restarts_total", service="web", replica="web-2") == now["restarts"]
     assert total(m, "haven_replica_last_exit_signal", replica="web-2") == signal.SIGKILL

@@ -182,12 +182,6 @@ void PolicyStore::tick(TimePoint now, Random& random, EventLog& events) {
 
 namespace {
 
-std::uint64_t total(const RoutePolicies& p, Counter PolicyCounters::*field) {
-    std::uint64_t n = 0;
-    for (std::size_t w = 0; w < p.counters.size(); ++w) n += (p.counters.at(w).*field).get();
-    return n;
-}
-
 // Ten seconds without a refusal (or a shed request, or a degraded answer) end an episode.
 constexpr Duration kQuiet = std::chrono::seconds(10);
 
@@ -208,15 +202,15 @@ void episode(Episode& ep, std::uint64_t count, TimePoint now, EventLog& events, 
 void PolicyStore::episodes(const std::string& key, Entry& e, TimePoint now, EventLog& events) {
     const auto& p = *e.policies;
     if (!p.limiters.empty()) {
-        episode(e.limiting, total(p, &PolicyCounters::rate_limited), now, events, key, "rate_limiting",
+        episode(e.limiting, p.total(&PolicyCounters::rate_limited), now, events, key, "rate_limiting",
                 "a rate limit started answering 429", "requests refused");
     }
     if (p.bulkhead) {
-        episode(e.shedding, total(p, &PolicyCounters::bulkhead_rejected), now, events, key, "shedding",
+        episode(e.shedding, p.total(&PolicyCounters::bulkhead_rejected), now, events, key, "shedding",
                 "the bulkhead started refusing requests", "requests shed");
     }
     if (p.fallback) {
-        episode(e.degraded, total(p, &PolicyCounters::degraded), now, events, key, "degraded",
+        episode(e.degraded, p.total(&PolicyCounters::degraded), now, events, key, "degraded",
                 "the fallback started answering for the route", "degraded answers");
     }
 }

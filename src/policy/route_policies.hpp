@@ -85,6 +85,12 @@ struct RoutePolicies {
     // fallback.stale_if_error: one cache per worker thread, indexed by the worker (empty: none).
     std::vector<std::unique_ptr<StaleCache>> stale;
     PerWorker<PolicyCounters> counters;
+    // One counter summed over the workers (for metrics and the control thread's episodes).
+    std::uint64_t total(Counter PolicyCounters::*field) const {
+        std::uint64_t n = 0;
+        for (std::size_t w = 0; w < counters.size(); ++w) n += (counters.at(w).*field).get();
+        return n;
+    }
     // Whether the request path has anything to do here (checked first, so an unconfigured route
     // costs one load). Set by the control thread when a policy or a runtime fault applies.
     std::atomic<bool> active{false};

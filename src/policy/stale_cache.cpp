@@ -1,5 +1,7 @@
 #include "policy/stale_cache.hpp"
 
+#include "http/fields.hpp"
+
 #include <algorithm>
 #include <span>
 #include <charconv>
@@ -12,12 +14,6 @@ bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
            });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 // The directives of every Cache-Control field, as far as a stale cache needs them.
@@ -37,11 +33,11 @@ std::optional<std::uint64_t> seconds(std::string_view v) {
 void parse_directives(std::string_view value, CacheControl& cc) {
     while (!value.empty()) {
         const auto comma = value.find(',');
-        const std::string_view item = trim(value.substr(0, comma));
+        const std::string_view item = http::trim(value.substr(0, comma));
         value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
         const auto eq = item.find('=');
-        const std::string_view name = trim(item.substr(0, eq));
-        const std::string_view arg = eq == std::string_view::npos ? std::string_view() : trim(item.substr(eq + 1));
+        const std::string_view name = http::trim(item.substr(0, eq));
+        const std::string_view arg = eq == std::string_view::npos ? std::string_view() : http::trim(item.substr(eq + 1));
         if (iequals(name, "no-store")) cc.no_store = true;
         else if (iequals(name, "no-cache")) cc.no_cache = true;
         else if (iequals(name, "private")) cc.private_ = true;

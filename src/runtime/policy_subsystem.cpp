@@ -12,11 +12,6 @@ using admin::metrics::Exposition;
 using admin::metrics::Labels;
 using nlohmann::json;
 
-std::uint64_t sum(const policy::RoutePolicies& p, Counter policy::PolicyCounters::*field) {
-    std::uint64_t n = 0;
-    for (std::size_t w = 0; w < p.counters.size(); ++w) n += (p.counters.at(w).*field).get();
-    return n;
-}
 
 // The route's JWT check (docs/jwt.md): one series per result, and its cache.
 void jwt_metrics(Exposition& e, const policy::RoutePolicies& p) {
@@ -48,9 +43,9 @@ void route_metrics(Exposition& e, const std::string& key, const policy::PolicySt
     if (p.jwt) jwt_metrics(e, p);
     if (!p.limiters.empty()) {
         e.counter("haven_rate_limited_total", "Requests answered 429 by a rate limit.", l,
-                  static_cast<double>(sum(p, &policy::PolicyCounters::rate_limited)));
+                  static_cast<double>(p.total(&policy::PolicyCounters::rate_limited)));
         e.counter("haven_rate_delayed_total", "Requests a rate limit held (delay) before serving them.", l,
-                  static_cast<double>(sum(p, &policy::PolicyCounters::rate_delayed)));
+                  static_cast<double>(p.total(&policy::PolicyCounters::rate_delayed)));
         std::size_t keys = 0;
         std::uint64_t evictions = 0;
         for (const auto& rl : p.limiters) {
@@ -67,9 +62,9 @@ void route_metrics(Exposition& e, const std::string& key, const policy::PolicySt
                 static_cast<double>(p.bulkhead->active()));
         e.gauge("haven_bulkhead_queued", "Requests waiting for a bulkhead slot.", l, static_cast<double>(p.bulkhead->queued()));
         e.counter("haven_bulkhead_queued_total", "Requests that waited for a bulkhead slot.", l,
-                  static_cast<double>(sum(p, &policy::PolicyCounters::bulkhead_queued)));
+                  static_cast<double>(p.total(&policy::PolicyCounters::bulkhead_queued)));
         e.counter("haven_bulkhead_rejected_total", "Requests the bulkhead answered 503 (queue full or queue timeout).", l,
-                  static_cast<double>(sum(p, &policy::PolicyCounters::bulkhead_rejected)));
+                  static_cast<double>(p.total(&policy::PolicyCounters::bulkhead_rejected)));
     }
     if (entry.breaker) {
         const auto state = entry.breaker->state();
@@ -81,23 +76,23 @@ void route_metrics(Exposition& e, const std::string& key, const policy::PolicySt
                   static_cast<double>(entry.breaker->trips()));
         e.counter("haven_breaker_rejected_total", "Requests an open breaker answered 503 (or its fallback).",
                   {{"scope", "route"}, {"name", key}},
-                  static_cast<double>(sum(p, &policy::PolicyCounters::breaker_rejected)));
+                  static_cast<double>(p.total(&policy::PolicyCounters::breaker_rejected)));
     }
     e.counter("haven_faults_injected_total", "Requests an injected fault aborted or delayed.",
               {{"listener", p.listener_name}, {"route", p.route_name}, {"kind", "abort"}},
-              static_cast<double>(sum(p, &policy::PolicyCounters::faults_aborted)));
+              static_cast<double>(p.total(&policy::PolicyCounters::faults_aborted)));
     e.counter("haven_faults_injected_total", "Requests an injected fault aborted or delayed.",
               {{"listener", p.listener_name}, {"route", p.route_name}, {"kind", "delay"}},
-              static_cast<double>(sum(p, &policy::PolicyCounters::faults_delayed)));
+              static_cast<double>(p.total(&policy::PolicyCounters::faults_delayed)));
     if (p.fallback) {
         e.counter("haven_degraded_responses_total", "Requests the route's fallback answered.", l,
-                  static_cast<double>(sum(p, &policy::PolicyCounters::degraded)));
+                  static_cast<double>(p.total(&policy::PolicyCounters::degraded)));
     }
     if (!p.stale.empty()) {
         std::size_t bytes = 0;
         for (const auto& c : p.stale) bytes += c->bytes();
         e.counter("haven_stale_responses_total", "Requests answered with a stale copy (fallback.stale_if_error).", l,
-                  static_cast<double>(sum(p, &policy::PolicyCounters::stale_served)));
+                  static_cast<double>(p.total(&policy::PolicyCounters::stale_served)));
         e.gauge("haven_stale_cache_bytes", "Bytes the route's stale copies hold, all worker threads together.", l,
                 static_cast<double>(bytes));
     }
@@ -113,14 +108,14 @@ json route_json(const std::string& key, const policy::PolicyStore::Entry& e, Tim
               {"listener", p.listener_name},
               {"position", p.route_name},
               {"limits", limits},
-              {"rate_limited", sum(p, &policy::PolicyCounters::rate_limited)},
+              {"rate_limited", p.total(&policy::PolicyCounters::rate_limited)},
               {"bulkhead", p.bulkhead ? json{{"active", p.bulkhead->active()}, {"max", p.bulkhead->max_active()},
                                              {"queued", p.bulkhead->queued()}, {"max_queue", p.bulkhead->max_queue()},
-                                             {"rejected", sum(p, &policy::PolicyCounters::bulkhead_rejected)}}
+                                             {"rejected", p.total(&policy::PolicyCounters::bulkhead_rejected)}}
                                       : json(nullptr)},
               {"fallback", static_cast<bool>(p.fallback)},
-              {"degraded", sum(p, &policy::PolicyCounters::degraded)},
-              {"stale_served", sum(p, &policy::PolicyCounters::stale_served)},
+              {"degraded", p.total(&policy::PolicyCounters::degraded)},
+              {"stale_served", p.total(&policy::PolicyCounters::stale_served)},
               {"fault",
                {{"abort_percent", p.fault.abort_permyriad.load(std::memory_order_relaxed) / 100.0},
                 {"abort_status", p.fault.abort_status.load(std::memory_order_relaxed)},

@@ -6,6 +6,8 @@
 // Defaults live in the member initialisers below, so a reader sees them in one place.
 #pragma once
 
+#include "config/basics.hpp"
+#include "config/sticky_schema.hpp"
 #include "config/supervisor_schema.hpp"
 
 #include <chrono>
@@ -23,16 +25,6 @@ class ClientContext;
 
 namespace haven::config {
 
-using Duration = std::chrono::milliseconds;
-
-// Where a value came from, for error messages: "haven.yaml:12:7: ...". Not part of the value:
-// two policies that differ only in where they were written compare equal (a reload that moves a
-// route's lines keeps its counters).
-struct SourceLoc {
-    int line = 0;   // 1-based; 0 = not from a file (default value)
-    int column = 0; // 1-based
-    friend bool operator==(const SourceLoc&, const SourceLoc&) { return true; }
-};
 
 // "127.0.0.1:8080", "[::1]:8080", "localhost:80". Host names are resolved when the config is
 // loaded; the first address returned is used.
@@ -320,6 +312,9 @@ struct Server {
     // Requests in flight to the server at once, for the process (HAProxy `maxconn`); 0: no cap.
     // Over it, requests go to another server with room, else wait in the pool's `queue`.
     std::uint32_t max_connections = 0;
+    // The value of the pool's sticky cookie that names this server (HAProxy `cookie web1`);
+    // empty: derived from the pool's and the server's names (docs/sessions.md).
+    std::string cookie;
     SourceLoc loc;
 
     std::uint32_t tier() const { return priority ? *priority : (backup ? 1u : 0u); }
@@ -384,6 +379,7 @@ struct Pool {
         bool operator==(const ServerQueue&) const = default;
     } queue;
     std::optional<TlsUpstream> tls; // speak TLS to the servers (docs/tls.md)
+    std::optional<Sticky> sticky;   // session persistence (docs/sessions.md)
     SourceLoc loc;
 };
 

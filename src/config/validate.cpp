@@ -7,6 +7,7 @@
 #include "config/observe_keys.hpp"
 #include "config/value_rules.hpp"
 #include "config/retry_on.hpp"
+#include "config/sticky_keys.hpp"
 
 #include <cstdio>
 #include <unordered_map>
@@ -33,6 +34,7 @@ public:
         for (std::size_t i = 0; i < c_.pools.size(); ++i) pool(i);
         check_observe_keys(c_, errors_); // slo and admin
         check_dns_keys(c_, errors_);     // regions and dns
+        check_sticky_keys(c_, errors_);  // pools' sticky and servers' cookie
         return std::move(errors_);
     }
 

@@ -7,6 +7,7 @@
 #include "config/observe_keys.hpp"
 #include "config/policy_keys.hpp"
 #include "config/tls_keys.hpp"
+#include "config/sticky_keys.hpp"
 #include "config/supervisor_keys.hpp"
 #include "config/validate.hpp"
 #include "config/yaml_reader.hpp"
@@ -48,11 +49,15 @@ constexpr std::string_view kPoolKeys[] = {
     // read in tls_keys.cpp:
     "tls",
     // read in supervisor_keys.cpp:
-    "servers_from"};
+    "servers_from",
+    // read in sticky_keys.cpp:
+    "sticky"};
 constexpr std::string_view kServerKeys[] = {
     "name", "address", "weight", "max_connections",
     // read in failover_keys.cpp:
-    "backup", "priority", "state", "health_check", "region"};
+    "backup", "priority", "state", "health_check", "region",
+    // read in sticky_keys.cpp:
+    "cookie"};
 constexpr std::string_view kKeepaliveKeys[] = {"max_idle", "idle_timeout"};
 constexpr std::string_view kTimeoutKeys[] = {"connect", "request_headers", "client_idle", "server",
                                              "drain"};
@@ -204,6 +209,8 @@ private:
                 read_server_queue(r_, f, p);
             } else if (key == "tls") {
                 read_pool_tls(r_, f, p.tls.emplace());
+            } else if (key == "sticky") {
+                read_pool_sticky(r_, f, p.sticky.emplace());
             } else if (key == "servers_from") {
                 read_servers_from(r_, f, c_, c_.pools.size() - 1);
             } else {
@@ -246,6 +253,7 @@ private:
             else if (key == "address") r_.read_endpoint(f, false, s.address);
             else if (key == "weight") r_.read_uint(f, rules::kWeight, s.weight);
             else if (key == "max_connections") r_.read_uint(f, rules::kMaxQueue, s.max_connections);
+            else if (key == "cookie") read_server_cookie(r_, f, s.cookie);
             else read_server_failover_key(r_, key, f, s);
         });
         // A server is commonly known by its address; naming it is optional.

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace haven::demo {
@@ -24,6 +26,25 @@ std::string response(int status, std::string_view content_type, std::string_view
 
 std::string text(int status, std::string_view body, const BackendState& st, const Request& r) {
     return response(status, "text/plain", body, st, r);
+}
+
+// /set-cookie?name=N&value=V: a response that sets cookie N (an application's session cookie, for
+// stick tables' learn mode and the sticky cookie's rewrite and prefix modes). Without a value,
+// one unique to this backend and request.
+std::string set_cookie(const Request& r, const BackendState& st) {
+    const std::string name = query_param(r.query, "name");
+    std::string value = query_param(r.query, "value");
+    if (value.empty()) value = fmt::format("{}-{}", st.settings.name, st.requests);
+    const auto plain = [](const std::string& v) {
+        return !v.empty() && v.size() <= 128 && std::all_of(v.begin(), v.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        });
+    };
+    if (!plain(name) || !plain(value)) {
+        return text(400, "name and value: letters, digits, '-', '_' and '.'\n", st, r);
+    }
+    return response(200, "text/plain", fmt::format("{} set {}={}\n", st.settings.name, name, value), st, r,
+                    fmt::format("Set-Cookie: {}={}; Path=/; HttpOnly\r\n", name, value));
 }
 
 long parse_long(const std::string& s, long fallback) {
@@ -154,6 +175,8 @@ Action handle(const Request& r, BackendState& st) {
         a = echo(r, st);
     } else if (r.path == "/bytes") {
         a = bytes(r, st);
+    } else if (r.path == "/set-cookie") {
+        a = {set_cookie(r, st)};
     } else if (r.path.starts_with("/status/")) {
         const long code = parse_long(r.path.substr(8), 0);
         a = code >= 200 && code <= 599 ? Action{text(static_cast<int>(code), "status\n", st, r)}

@@ -179,6 +179,7 @@ void build_response_head(const ResponseHead& resp, std::string_view raw, const R
     case ResponseRewrite::Conn::None: break;
     }
     t.append(rw.extra_fields);
+    t.append(rw.sticky_fields);
     t.append("\r\n");
     // haven speaks HTTP/1.1 whatever the server's version (RFC 9110 §6.2).
     if (raw.starts_with("HTTP/1.1 ")) {

@@ -66,6 +66,7 @@ struct ResponseRewrite {
     Conn connection = Conn::None; // Connection field to add for the client
     bool drop_transfer_encoding = false; // the body is being de-chunked (HTTP/1.0 client)
     std::string_view extra_fields;       // whole field lines haven adds ("Name: value\r\n"...), e.g. RateLimit
+    std::string_view sticky_fields;      // more of them: a sticky cookie's Set-Cookie (and Cache-Control)
 };
 
 // Builds the response head sent to the client.

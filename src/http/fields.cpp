@@ -28,17 +28,25 @@ std::string_view find_field(const RequestHead& req, std::string_view name) {
     return {};
 }
 
-std::string_view find_cookie(const RequestHead& req, std::string_view name) {
-    for (const auto& h : req.headers) {
-        if (h.id != HeaderId::Cookie) continue;
-        std::string_view rest = h.value;
-        while (!rest.empty()) {
-            const auto semi = rest.find(';');
-            std::string_view pair = trim(rest.substr(0, semi));
-            rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
-            const auto eq = pair.find('=');
-            if (eq != std::string_view::npos && pair.substr(0, eq) == name) return trim(pair.substr(eq + 1));
+bool cookie_in(std::string_view field_value, std::string_view name, std::string_view& value) {
+    std::string_view rest = field_value;
+    while (!rest.empty()) {
+        const auto semi = rest.find(';');
+        std::string_view pair = trim(rest.substr(0, semi));
+        rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+        const auto eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+            value = trim(pair.substr(eq + 1));
+            return true;
         }
+    }
+    return false;
+}
+
+std::string_view find_cookie(const RequestHead& req, std::string_view name) {
+    std::string_view value;
+    for (const auto& h : req.headers) {
+        if (h.id == HeaderId::Cookie && cookie_in(h.value, name, value)) return value;
     }
     return {};
 }

@@ -15,5 +15,7 @@ std::string_view trim(std::string_view s);
 std::string_view find_field(const RequestHead& req, std::string_view name);
 // The value of cookie `name` in the request's Cookie fields (RFC 6265 §4.2.1: "a=1; b=2"), or empty.
 std::string_view find_cookie(const RequestHead& req, std::string_view name);
+// Whether one Cookie field's value holds cookie `name`; its value in `value` if so.
+bool cookie_in(std::string_view field_value, std::string_view name, std::string_view& value);
 
 } // namespace haven::http

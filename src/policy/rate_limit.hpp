@@ -11,21 +11,17 @@
 // Why GCRA and not a sliding-window log: exact windows cost a timestamp per request per key;
 // GCRA costs 8 bytes per key and limit, and its delay mode is nginx's burst semantics.
 //
-// One LimitTable serves every worker thread (a limit means the same whatever `threads:` is):
-// keys are spread over shards, each behind a mutex held for one lookup and the arithmetic, as
-// HAProxy's stick tables and nginx's limit_req zone lock theirs. Memory is bounded: each shard
-// keeps at most max_keys / shards keys and evicts the least recently used; once full, a new key
-// reuses an evicted entry's memory, so a key flood allocates nothing.
+// One LimitTable serves every worker thread (a limit means the same whatever `threads:` is); it
+// is a ShardedLru (core/sharded_lru.hpp): sharded locks, bounded memory, least recently used
+// keys dropped first.
 #pragma once
 
 #include "core/clock.hpp"
+#include "core/sharded_lru.hpp"
 
 #include <array>
 #include <cstdint>
-#include <list>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
 #include <vector>
 
 namespace haven::policy {
@@ -69,29 +65,19 @@ public:
     LimitDecision acquire(std::uint64_t key_hash, TimePoint now);
 
     const std::vector<Limit>& limits() const { return limits_; }
-    std::size_t keys() const;     // keys held now
-    std::uint64_t evictions() const;
-    static constexpr std::size_t kShards = 16;
+    std::size_t keys() const { return table_.size(); }
+    std::uint64_t evictions() const { return table_.evictions(); }
+    static constexpr std::size_t kShards = ShardedLru<int>::kShards;
     // Memory one key costs in a full table (entry, index node, buckets), for docs and the bench.
     static std::size_t bytes_per_key();
 
 private:
-    struct Entry {
-        std::uint64_t key = 0;
-        std::array<std::int64_t, kMaxLimitsPerTable> tat{};
-    };
-    struct Shard {
-        std::mutex mu;
-        std::list<Entry> lru; // most recent first
-        std::unordered_map<std::uint64_t, std::list<Entry>::iterator> index;
-        std::uint64_t evictions = 0;
-    };
-    Entry& find_or_add(Shard& s, std::uint64_t key, std::int64_t now);
+    using Tats = std::array<std::int64_t, kMaxLimitsPerTable>;
+    LimitDecision decide(Tats& tat, std::int64_t now) const;
 
     std::vector<Limit> limits_;
-    std::size_t per_shard_;
     Duration max_delay_;
-    std::unique_ptr<Shard[]> shards_;
+    ShardedLru<Tats> table_;
 };
 
 } // namespace haven::policy

@@ -39,6 +39,10 @@ void RequestContext::reset() {
     if (stale_body.capacity() != 0) std::string().swap(stale_body); // a cut response's copy: gone
 
     degraded = nullptr;
+    sticky_host = upstream::kNoHost;
+    cookie_host = upstream::kNoHost;
+    stick_key = 0;
+    sticky_done = false;
     backoff_due = false;
     attempt_reported = false;
     body_copy_valid = false;

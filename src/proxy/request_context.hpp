@@ -9,6 +9,7 @@
 #include "proxy/metrics.hpp"
 #include "proxy/stage.hpp"
 #include "policy/route_policies.hpp"
+#include "session/cookie.hpp"
 #include "upstream/circuit/breaker.hpp"
 #include "upstream/conn_pool.hpp"
 #include "upstream/pool_manager.hpp"
@@ -85,6 +86,14 @@ struct RequestContext {
     const char* degraded = nullptr;           // why the fallback pool serves this request (null: it does not)
     bool backoff_due = false;        // a retry was decided: wait the backoff if pick repeats a server
     bool attempt_reported = false;   // this attempt's outcome went to outlier detection
+
+    // --- stickiness (stages/sticky.cpp)
+    upstream::HostIndex sticky_host = upstream::kNoHost; // the server the request's cookie or table entry names
+    upstream::HostIndex cookie_host = upstream::kNoHost; // the server the request's sticky cookie names
+    std::uint64_t stick_key = 0;     // the request's stick table key (0: it has none)
+    bool sticky_done = false;        // the request side was worked out (first pick)
+    session::FieldScratch sticky_req;  // the request's fields with the sticky cookie rewritten
+    session::FieldScratch sticky_resp; // the response's fields with the server's cookie rewritten
 
     // --- upstream exchange
     std::unique_ptr<upstream::UpstreamConn> conn;

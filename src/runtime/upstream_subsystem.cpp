@@ -126,11 +126,36 @@ void queue_metrics(Exposition& e, const upstream::PoolState& p) {
     }
 }
 
+void sticky_metrics(Exposition& e, const upstream::PoolState& p) {
+    const auto* st = p.sticky();
+    if (!st) return;
+    const auto t = st->total();
+    const std::pair<const char*, std::uint64_t> results[] = {{"cookie_hit", t.cookie_hits},
+                                                             {"table_hit", t.table_hits},
+                                                             {"redispatched", t.redispatched},
+                                                             {"refused", t.refused},
+                                                             {"assigned", t.assigned}};
+    for (const auto& [result, n] : results) {
+        e.counter("haven_sticky_total",
+                  "Sticky requests: sent to the server their cookie (cookie_hit) or stick table entry (table_hit) "
+                  "names, sent elsewhere because it was out (redispatched), refused for that with redispatch off "
+                  "(refused); responses that stuck a client to a server (assigned).",
+                  {{"pool", p.name()}, {"result", result}}, static_cast<double>(n));
+    }
+    if (const auto* table = st->table()) {
+        e.gauge("haven_stick_table_entries", "Entries in the pool's stick table.", {{"pool", p.name()}},
+                static_cast<double>(table->size()));
+        e.counter("haven_stick_table_evictions_total", "Live stick table entries dropped to make room (size reached).",
+                  {{"pool", p.name()}}, static_cast<double>(table->evictions()));
+    }
+}
+
 void pool_metrics(Exposition& e, const upstream::ControlPlane& plane) {
     for (const auto& p : plane.pools()) {
         breaker_metrics(e, *p);
         caps_metrics(e, *p);
         queue_metrics(e, *p);
+        sticky_metrics(e, *p);
         const auto set = p->current();
         const Labels l{{"pool", p->name()}};
         std::size_t healthy = 0;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "config/schema.hpp"
+#include "session/sticky.hpp"
 #include "upstream/circuit/breaker.hpp"
 #include "upstream/circuit/resource_limits.hpp"
 #include "upstream/circuit/server_slots.hpp"
@@ -68,6 +69,11 @@ struct HostSet {
     // object while neither changes. queue_timeout 0: timeouts.connect.
     std::shared_ptr<ServerSlots> slots;
     Duration queue_timeout{0};
+    // The pool's stickiness (null: none), the same object while its settings do not change, and
+    // per host whether a request that sticks to it may go there: up, not ejected, not in
+    // maintenance — drained servers keep their sticky clients (HAProxy's drain).
+    std::shared_ptr<session::Stickiness> sticky;
+    std::vector<std::uint8_t> sticky_ok;
     // The pool's `tls:` (null: plain TCP to its servers), the same object while it does not change.
     std::shared_ptr<const net::tls::ClientContext> tls;
 };

@@ -132,52 +132,8 @@ PoolState::PoolState(ControlEnv& env, const config::Pool& pool, std::uint32_t po
     base_ = std::move(*base);
     build_servers(pool, {});
     configure_breaker(pool);
+    configure_sticky(pool);
     republish(env_.scheduler.now());
-}
-
-// A breaker whose settings did not change keeps its state and its gate across a reload.
-void PoolState::configure_breaker(const config::Pool& pool) {
-    const auto& rl = pool.resource_limits;
-    const ResourceCaps caps{rl.max_requests, rl.max_connections, rl.max_retries};
-    if (caps == ResourceCaps{}) {
-        caps_.reset();
-    } else if (!caps_ || caps_->caps() != caps) {
-        caps_ = std::make_shared<ResourceLimits>(caps);
-    }
-    // Per-server caps: the same slots (and queue) while the caps and the queue's size stay; a
-    // reload that changes them starts new counts (requests in flight finish on the old object).
-    std::vector<std::uint32_t> per_server;
-    for (const auto& s : pool.servers) per_server.push_back(s.max_connections);
-    if (std::all_of(per_server.begin(), per_server.end(), [](std::uint32_t c) { return c == 0; })) {
-        slots_.reset();
-    } else if (!slots_ || slots_->caps() != per_server || slots_->max_queue() != pool.queue.max) {
-        slots_ = std::make_shared<ServerSlots>(std::move(per_server), pool.queue.max);
-    }
-    if (!pool.circuit_breaker) {
-        breaker_.reset();
-        gate_.reset();
-        return;
-    }
-    if (breaker_ && gate_ && config_.circuit_breaker == pool.circuit_breaker) return;
-    breaker_ = std::make_unique<CircuitBreaker>(breaker_params(*pool.circuit_breaker));
-    gate_ = std::make_shared<BreakerGate>(env_.workers);
-}
-
-void PoolState::tick_breaker(TimePoint now) {
-    if (!breaker_) return;
-    const auto counts = gate_->take_counts();
-    const auto t = breaker_->observe(counts, now, env_.random);
-    if (t == BreakerTransition::None) return;
-    gate_->publish(breaker_->state(), breaker_->open_until());
-    const char* kind = breaker_->state() == BreakerState::Open       ? "breaker_open"
-                       : breaker_->state() == BreakerState::HalfOpen ? "breaker_half_open"
-                                                                     : "breaker_closed";
-    std::string detail = breaker_state_name(breaker_->state());
-    if (breaker_->state() == BreakerState::Open) {
-        detail = fmt::format("open for {:.0f}s ({} consecutive failures; trip {})", to_seconds(breaker_->open_until() - now),
-                             counts.consecutive_failures, breaker_->trips());
-    }
-    env_.events.add(kind, config_.name, "", detail);
 }
 
 PoolState::~PoolState() {
@@ -259,6 +215,7 @@ void PoolState::reconfigure(const config::Pool& pool, std::uint32_t pool_id) {
     auto base = describe_pool(pool, pool_id, env_.workers, error);
     if (!base) throw std::runtime_error(error);
     configure_breaker(pool); // before config_ changes: it compares the settings
+    configure_sticky(pool);
     config_ = pool;
     base_ = std::move(*base);
     auto old = std::move(servers_);
@@ -475,6 +432,11 @@ void PoolState::republish(TimePoint now) {
     set->caps = caps_;
     set->slots = slots_;
     set->queue_timeout = config_.queue.timeout;
+    set->sticky = sticky_;
+    if (sticky_) {
+        set->sticky_ok.resize(v.size());
+        for (std::size_t h = 0; h < v.size(); ++h) set->sticky_ok[h] = sticky_usable(v[h]) ? 1 : 0;
+    }
     if (gate_) {
         set->breaker = gate_;
         set->breaker_probes = config_.circuit_breaker->half_open_requests;

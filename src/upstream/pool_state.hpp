@@ -38,6 +38,9 @@ struct ControlEnv {
     std::function<void(std::shared_ptr<const HostSet>)> publish;
     ProbeFactory make_probe; // empty: real TCP/HTTP probes on `io`
     std::size_t workers = 1; // worker threads (per-worker metric slots)
+    // Called with each new Stickiness of a pool before workers see it (shared state hooks its
+    // table writes here); empty: none.
+    std::function<void(const std::string& pool, session::Stickiness&)> on_sticky;
 };
 
 // A server as the admin API and the metrics show it.
@@ -108,6 +111,7 @@ public:
     const CircuitBreaker* breaker() const { return breaker_.get(); }
     const ResourceLimits* caps() const { return caps_.get(); }
     const ServerSlots* slots() const { return slots_.get(); }
+    const session::Stickiness* sticky() const { return sticky_.get(); }
 
 private:
     struct Server;
@@ -118,7 +122,8 @@ private:
     // worker and check it now; a passing check (or, in a pool without checks, a TCP connect
     // retried every second) brings it back. True if a server was newly taken out.
     bool take_refusals();
-    void configure_breaker(const config::Pool& pool);
+    void configure_breaker(const config::Pool& pool); // pool_guards.cpp, with the two below
+    void configure_sticky(const config::Pool& pool);
     void tick_breaker(TimePoint now);
     void confirm_refusal(Server& s);
     void clear_refusal(Server& s, std::string_view why);
@@ -143,6 +148,7 @@ private:
     std::shared_ptr<BreakerGate> gate_;
     std::shared_ptr<ResourceLimits> caps_;
     std::shared_ptr<ServerSlots> slots_;
+    std::shared_ptr<session::Stickiness> sticky_;
     std::uint64_t failovers_ = 0;
 };
 

@@ -76,6 +76,10 @@ std::vector<LbEntry> tier_members(std::span<const HostView> hosts, std::uint32_t
 
 } // namespace
 
+bool sticky_usable(const HostView& h) {
+    return h.admin != AdminState::Maint && h.health == HealthStatus::Up && !h.ejected && !h.refused && !h.region_down;
+}
+
 Serving select_serving(std::span<const HostView> hosts, const ServingPolicy& policy) {
     // Rules, in order:
     // 1. a tier that is usable (see choose_tier) serves, Normal or Degraded (never spilling to a

@@ -29,6 +29,11 @@ struct HostView {
     std::uint32_t weight = 1;   // effective weight (after slow start); 0 = takes nothing
 };
 
+// Whether a request that sticks to this server (cookie, stick table) may go to it: up, not
+// ejected, not refusing, its region up, not in maintenance. Drain and weight 0 do not stop it:
+// a drained server keeps its sticky clients until they leave.
+bool sticky_usable(const HostView& h);
+
 enum class OnAllDown : std::uint8_t {
     Fail,   // no server available: 503 with Retry-After
     TryAll, // panic mode: balance over every server not in maintenance or drain, ignoring health

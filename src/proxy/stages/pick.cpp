@@ -49,10 +49,31 @@ upstream::HostIndex take_roomiest(RequestContext& ctx, upstream::ServerSlots& sl
     return upstream::kNoHost;
 }
 
+// Server h for the request, if it has a free slot (servers with max_connections); else the
+// eligible server with the most room, else the request waits in the pool's queue.
+StageResult take_server(RequestContext& ctx, upstream::HostIndex h) {
+    if (const auto& slots = ctx.pool->hosts().slots) {
+        if (!slots->try_take(h)) h = take_roomiest(ctx, *slots);
+        if (h == upstream::kNoHost) {
+            ctx.slot_wait = true;
+            return StageResult::next();
+        }
+        ctx.slots = slots;
+    }
+    use_server(ctx, h);
+    return StageResult::next();
+}
+
 } // namespace
 
 StageResult pick(RequestContext& ctx) {
     auto& pool = *ctx.pool;
+    if (pool.hosts().sticky) {
+        bool refuse = false;
+        const upstream::HostIndex h = sticky_pick(ctx, refuse);
+        if (refuse) return StageResult::respond(503, ResponseFlag::NoHealthyServer);
+        if (h != upstream::kNoHost) return take_server(ctx, h);
+    }
     upstream::PickRequest pr;
     pr.exclude = tried_hosts(ctx);
     const auto& set = pool.hosts();
@@ -75,18 +96,7 @@ StageResult pick(RequestContext& ctx) {
         }
     }
     if (h == upstream::kNoHost) return StageResult::respond(503, ResponseFlag::NoHealthyServer);
-    if (const auto& slots = set.slots) {
-        // Servers with max_connections: the chosen one if it has room, else the eligible server
-        // with the most room, else the request waits in the pool's queue.
-        if (!slots->try_take(h)) h = take_roomiest(ctx, *slots);
-        if (h == upstream::kNoHost) {
-            ctx.slot_wait = true;
-            return StageResult::next();
-        }
-        ctx.slots = slots;
-    }
-    use_server(ctx, h);
-    return StageResult::next();
+    return take_server(ctx, h);
 }
 
 void use_server(RequestContext& ctx, upstream::HostIndex h) {

@@ -77,6 +77,7 @@ bool prepare_head(RequestContext& ctx) {
     http::ResponseRewrite rw;
     rw.drop_transfer_encoding = dechunk;
     rw.extra_fields = std::string_view(ctx.added_fields.data(), ctx.added_fields_len);
+    if (ctx.pool && ctx.pool->hosts().sticky) sticky_response(ctx, rw.sticky_fields);
     if (client11) {
         rw.connection = keep ? http::ResponseRewrite::Conn::None : http::ResponseRewrite::Conn::Close;
     } else {

@@ -33,6 +33,12 @@ void policy_divert(RequestContext& ctx);
 // pick.cpp: choose a server of the pool with its load balancer, skipping servers already tried
 // (and full ones, for servers with max_connections: then ctx.slot_wait may ask for...
 StageResult pick(RequestContext& ctx);
+// sticky.cpp: for pick, the server the request sticks to if it may go there (kNoHost: balance
+// it; `refuse`: answer 503, its server is out and redispatch is off)...
+upstream::HostIndex sticky_pick(RequestContext& ctx, bool& refuse);
+// ...and for respond, what sticks the client to the server that answered: a stick table entry,
+// the server's cookie rewritten, or the Set-Cookie lines to add (`insert`).
+void sticky_response(RequestContext& ctx, std::string_view& insert);
 // ...server_queue.cpp: a wait in the pool's queue for a slot, at most queue.timeout).
 net::awaitable<StageResult> server_queue_wait(RequestContext& ctx);
 // pick.cpp: the request uses server h (lease, tried list); and lets it go (lease, slot).

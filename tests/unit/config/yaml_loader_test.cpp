@@ -222,7 +222,7 @@ TEST(YamlLoader, SmallHeadLimitLowersTheRequestLineDefault) {
 }
 
 TEST(YamlLoader, ExamplesLoad) {
-    for (const char* name : {"basic.yaml", "tcp.yaml", "hash.yaml", "demo.yaml"}) {
+    for (const char* name : {"basic.yaml", "tcp.yaml", "hash.yaml", "demo.yaml", "sticky.yaml"}) {
         std::string path = std::string(HAVEN_SOURCE_DIR) + "/examples/" + name;
         SCOPED_TRACE(path);
         auto r = load_file(path); // the real resolver: examples use literals and localhost

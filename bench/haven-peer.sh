@@ -4,6 +4,9 @@
 # log off (as for the peers), active health checks like HAProxy's (check inter 2s) when
 # HEALTH_CHECKS is 1. HAVEN_PEER_POLICIES=1 adds a rate limit (client key, never reached) and a
 # circuit breaker to the route, to measure what the policies cost per request.
+# HAVEN_PEER_STICKY=cookie adds a sticky cookie (insert mode: the load sends no cookie, so every
+# response carries a Set-Cookie); HAVEN_PEER_STICKY=table a stick table on the client's address
+# (every request a lookup that hits), to measure what stickiness costs per request.
 #   haven-peer.sh PORT BACKENDS(host:port,host:port) WORKDIR
 set -euo pipefail
 port=$1 backends=$2 dir=$3
@@ -26,6 +29,12 @@ mkdir -p "$dir"
     echo "pools:"
     echo "  - name: be"
     echo "    balance: roundrobin"
+    case ${HAVEN_PEER_STICKY:-} in
+        cookie) echo "    sticky: { cookie: { name: SRV, mode: insert, httponly: true } }" ;;
+        table) echo "    sticky: { table: { on: source, expire: 30m } }" ;;
+        '') ;;
+        *) echo "haven-peer: HAVEN_PEER_STICKY must be cookie or table" >&2; exit 2 ;;
+    esac
     echo "    servers:"
     i=0
     for b in ${backends//,/ }; do

@@ -251,10 +251,9 @@ private:
             p_.from = JwtFrom::Bearer;
             return;
         }
-        const auto colon = text.find(':');
-        const std::string kind = text.substr(0, colon);
-        const std::string name = colon == std::string::npos ? "" : text.substr(colon + 1);
-        if (colon == std::string::npos || (kind != "header" && kind != "cookie") || !rules::is_token(name)) {
+        std::string kind;
+        std::string name;
+        if (!rules::header_or_cookie(text, kind, name)) {
             r_.error(f, "expected bearer (Authorization: Bearer), header:NAME or cookie:NAME, got " + rules::quote(text));
             return;
         }

@@ -418,6 +418,19 @@ struct Admin {
 
 struct DnsConfig; // config/dns_schema.hpp
 
+// `shared_state:` (docs/sessions.md#shared-state): the Redis through which several haven
+// instances share their stick tables. One Redis (`redis`, the first address that answers) or the
+// master Redis Sentinel names (`sentinels` + `master`).
+struct SharedState {
+    std::vector<Endpoint> redis;
+    std::vector<Endpoint> sentinels;
+    std::string master;
+    std::string password;
+    std::uint32_t database = 0;
+    std::string prefix = "haven"; // keys and channels start with "<prefix>:"
+    SourceLoc loc;
+};
+
 struct Config {
     std::string source;    // file the config was read from
     unsigned threads = 0;  // worker threads; 0 = number of cores
@@ -431,6 +444,7 @@ struct Config {
     Supervisor supervisor; // `services:` and the pools that take servers from them
     // `regions:` and `dns:` (config/dns_schema.hpp, docs/dns.md); null when neither is written.
     std::shared_ptr<const DnsConfig> dns;
+    std::optional<SharedState> shared_state;
 
     const Pool* find_pool(std::string_view name) const;
 };

@@ -18,6 +18,8 @@ constexpr EnumValue kSameSite[] = {{"lax", static_cast<int>(SameSite::Lax)},
                                    {"strict", static_cast<int>(SameSite::Strict)},
                                    {"none", static_cast<int>(SameSite::None)}};
 constexpr rules::Range kTableSize{1, 10'000'000};
+constexpr std::string_view kSharedKeys[] = {"redis", "sentinels", "master", "password", "database", "prefix"};
+constexpr rules::Range kDatabase{0, 15};
 
 // RFC 6265 §4.1.1 cookie-octet: visible ASCII except '"', ',', ';' and '\'.
 bool cookie_octet(char c) { return c > 0x20 && c < 0x7f && c != '"' && c != ',' && c != ';' && c != '\\'; }
@@ -82,10 +84,9 @@ private:
             t.on = StickOn::Source;
             return;
         }
-        const auto colon = text.find(':');
-        const std::string kind = text.substr(0, colon);
-        const std::string nm = colon == std::string::npos ? "" : text.substr(colon + 1);
-        if (colon == std::string::npos || (kind != "header" && kind != "cookie") || !rules::is_token(nm)) {
+        std::string kind;
+        std::string nm;
+        if (!rules::header_or_cookie(text, kind, nm)) {
             r_.error(f, "unknown value " + rules::quote(text) +
                             " (expected source, header:NAME or cookie:NAME, e.g. cookie:JSESSIONID)");
             return;
@@ -184,6 +185,48 @@ private:
 };
 
 } // namespace
+
+void read_shared_state(Reader& r, const Field& f, SharedState& out) {
+    out.loc = r.loc(f);
+    const auto endpoints = [&](const Field& v, std::vector<Endpoint>& list) {
+        // One address or a list of them.
+        if (v.value.IsScalar()) {
+            if (r.read_endpoint(v, false, list.emplace_back())) return;
+            list.pop_back();
+            return;
+        }
+        r.each_item(v, [&](std::size_t, const Field& item) {
+            if (!r.read_endpoint(item, false, list.emplace_back())) list.pop_back();
+        });
+    };
+    bool any = r.each_key(f, kSharedKeys, [&](std::string_view key, const Field& v) {
+        if (key == "redis") endpoints(v, out.redis);
+        else if (key == "sentinels") endpoints(v, out.sentinels);
+        else if (key == "master") r.read_string(v, out.master);
+        else if (key == "password") r.read_string(v, out.password);
+        else if (key == "database") r.read_uint(v, kDatabase, out.database);
+        else {
+            std::string text;
+            if (!r.read_string(v, text)) return;
+            if (!rules::is_object_name(text)) {
+                r.error(v, "invalid prefix " + rules::quote(text) + " (letters, digits and -_.:)");
+                return;
+            }
+            out.prefix = std::move(text);
+        }
+    });
+    if (!any) return;
+    // Rules: exactly one of redis and sentinels; sentinels need the master's name; a master name
+    // without sentinels would be silently unused.
+    if (out.redis.empty() == out.sentinels.empty()) {
+        r.error(f, "needs either redis (the address of one Redis) or sentinels (with master), not " +
+                       std::string(out.redis.empty() ? "neither" : "both"));
+    } else if (!out.sentinels.empty() && out.master.empty()) {
+        r.error(f, "sentinels needs master: the name the sentinels monitor the Redis master by");
+    } else if (out.sentinels.empty() && !out.master.empty()) {
+        r.error(f, "master applies only with sentinels");
+    }
+}
 
 bool is_sticky_cookie_value(std::string_view value) {
     if (value.empty() || value.size() > 64) return false;

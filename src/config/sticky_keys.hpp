@@ -1,4 +1,5 @@
-// Internal to src/config: a pool's `sticky:` mapping and a server's `cookie:` (sticky_keys.cpp).
+// Internal to src/config: a pool's `sticky:` mapping, a server's `cookie:` and the top-level
+// `shared_state:` (sticky_keys.cpp).
 // yaml_loader.cpp lists the names with the other pool and server keys and hands them here;
 // validate.cpp calls check_sticky_keys, which also holds configs built in code to the rules.
 #pragma once
@@ -10,6 +11,8 @@
 namespace haven::config {
 
 void read_pool_sticky(Reader& reader, const Field& f, Sticky& out);
+// The top-level `shared_state:`.
+void read_shared_state(Reader& reader, const Field& f, SharedState& out);
 // A server's `cookie:` value: cookie-octets (RFC 6265 §4.1.1), at most 64, no '~'.
 void read_server_cookie(Reader& reader, const Field& f, std::string& out);
 

@@ -81,6 +81,17 @@ bool is_host_pattern(std::string_view text) {
     return is_host_name(text);
 }
 
+bool header_or_cookie(std::string_view text, std::string& kind, std::string& name) {
+    const auto colon = text.find(':');
+    if (colon == std::string_view::npos) return false;
+    const std::string_view k = text.substr(0, colon);
+    const std::string_view n = text.substr(colon + 1);
+    if ((k != "header" && k != "cookie") || !is_token(n)) return false;
+    kind = std::string(k);
+    name = std::string(n);
+    return true;
+}
+
 bool is_token(std::string_view text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
 }

@@ -100,6 +100,8 @@ bool is_host_name(std::string_view text);
 // A route's host match: a host name, optionally with a leading "*." wildcard label.
 bool is_host_pattern(std::string_view text);
 bool is_token(std::string_view text);  // RFC 9110 token: header names, cookie names
+// "header:NAME" or "cookie:NAME", NAME a token: `kind` is "header" or "cookie". False otherwise.
+bool header_or_cookie(std::string_view text, std::string& kind, std::string& name);
 bool is_method(std::string_view text); // a token without lowercase letters
 // Listener, pool and server names appear in metrics labels, logs and admin URLs: letters, digits
 // and "-_.:[]" (the last three so an address can serve as a server's default name).

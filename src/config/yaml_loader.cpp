@@ -28,7 +28,9 @@ constexpr std::string_view kTopKeys[] = {"threads", "listeners", "pools", "timeo
                                          // read in supervisor_keys.cpp:
                                          "services",
                                          // read in dns_keys.cpp:
-                                         "regions", "dns"};
+                                         "regions", "dns",
+                                         // read in sticky_keys.cpp:
+                                         "shared_state"};
 constexpr std::string_view kListenerKeys[] = {"name", "listen", "mode", "routes", "pool",
                                               // read in observe_keys.cpp:
                                               "slo",
@@ -105,6 +107,8 @@ public:
                 read_services(r_, f, c_.supervisor);
             } else if (key == "regions" || key == "dns") {
                 read_dns_key(r_, key, f, c_);
+            } else if (key == "shared_state") {
+                read_shared_state(r_, f, c_.shared_state.emplace());
             }
         });
         expand_servers_from(r_, c_); // a pool may name a service written further down

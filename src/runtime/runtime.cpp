@@ -30,11 +30,13 @@ Runtime::Runtime(std::shared_ptr<const config::Config> config) : cfg_(std::move(
     supervisor_ = std::make_unique<SupervisorSubsystem>(control_, upstream_->plane().scheduler(), events_,
                                                         upstream_->plane(), *cfg_);
     dns_ = std::make_unique<DnsSubsystem>(control_, events_, upstream_->plane(), *cfg_);
+    shared_ = std::make_unique<SharedSubsystem>(control_, events_, upstream_->plane(), *cfg_);
     // A new subsystem is constructed above and added to these two lists. The order is the order
     // of every step (start, warm-up, serve, reload's commit) and, reversed, of shutdown: the
     // control plane before the workers it feeds, the workers before what reads their counters.
-    subsystems_ = {upstream_.get(), supervisor_.get(), dns_.get(), proxy_.get(), slo_.get(), policy_.get()};
-    sections_ = {proxy_.get(), upstream_.get(), slo_.get(), policy_.get(), supervisor_.get(), dns_.get(), process_.get()};
+    subsystems_ = {upstream_.get(), shared_.get(), supervisor_.get(), dns_.get(), proxy_.get(), slo_.get(), policy_.get()};
+    sections_ = {proxy_.get(), upstream_.get(), slo_.get(), policy_.get(), supervisor_.get(), dns_.get(),
+                 shared_.get(), process_.get()};
     start_admin();
 }
 

@@ -27,6 +27,7 @@
 #include "runtime/policy_subsystem.hpp"
 #include "runtime/process_section.hpp"
 #include "runtime/proxy_subsystem.hpp"
+#include "runtime/shared_subsystem.hpp"
 #include "runtime/slo_subsystem.hpp"
 #include "runtime/supervisor_subsystem.hpp"
 #include "runtime/upstream_subsystem.hpp"
@@ -81,6 +82,7 @@ private:
     EventLog events_;
     std::unique_ptr<policy::PolicyStore> policies_;
     std::unique_ptr<UpstreamSubsystem> upstream_;
+    std::unique_ptr<SharedSubsystem> shared_; // after upstream_, before proxy_: outlives the workers that write to it
     std::unique_ptr<ProxySubsystem> proxy_;
     std::unique_ptr<SloSubsystem> slo_;
     std::unique_ptr<PolicySubsystem> policy_;

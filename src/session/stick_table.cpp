@@ -2,13 +2,13 @@
 
 namespace haven::session {
 
-std::optional<std::uint64_t> StickTable::find(std::uint64_t key, TimePoint now_tp) {
+std::optional<StickEntry> StickTable::find(std::uint64_t key, TimePoint now_tp) {
     const std::int64_t now = now_tp.time_since_epoch().count();
-    std::optional<std::uint64_t> out;
+    std::optional<StickEntry> out;
     lru_.find(key, [&](StickEntry& e) {
         if (e.server == 0 || e.expires <= now) return;
         e.expires = now + expire_.count();
-        out = e.server;
+        out = e;
     });
     return out;
 }

@@ -27,9 +27,9 @@ class StickTable {
 public:
     StickTable(std::size_t size, Duration expire) : expire_(expire), lru_(size) {}
 
-    // The server `key` sticks to, its expiry pushed back (a use keeps an entry alive); nullopt
-    // when absent or expired.
-    std::optional<std::uint64_t> find(std::uint64_t key, TimePoint now);
+    // The entry `key` names (server and stamp), its expiry pushed back (a use keeps an entry
+    // alive); nullopt when absent or expired.
+    std::optional<StickEntry> find(std::uint64_t key, TimePoint now);
 
     enum class Put : std::uint8_t {
         Added,     // a new entry

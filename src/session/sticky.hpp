@@ -12,7 +12,7 @@
 #include "core/counters.hpp"
 #include "session/stick_table.hpp"
 
-#include <functional>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +39,13 @@ struct StickWrite {
     std::int64_t stamp = 0;
 };
 
+// Receives stick table writes from worker threads (shared state).
+class StickSink {
+public:
+    virtual ~StickSink() = default;
+    virtual void write(const std::string& pool, std::size_t worker, const StickWrite& w) = 0;
+};
+
 class Stickiness {
 public:
     // `workers`: the counters' slots. `table` reuses a table kept from before a reload (null: new).
@@ -62,13 +69,15 @@ public:
     StickyCounters& counters(std::size_t worker) { return counters_.at(worker); }
     StickyTotals total() const;
 
-    // Shared state: where table writes go besides the local table (set by the shared-state
-    // subsystem on the control thread before workers see this object; called on worker threads).
-    using Publisher = std::function<void(std::size_t worker, const StickWrite&)>;
-    void set_publisher(Publisher p) { publish_ = std::move(p); }
+    // Shared state: where table writes go besides the local table. The shared-state subsystem
+    // attaches its sink (on the control thread, at any time) and guarantees it outlives the
+    // workers; workers call published() for each write that other instances should hear of.
+    void attach(StickSink* sink) const { sink_.store(sink, std::memory_order_release); }
+    bool shared() const { return sink_.load(std::memory_order_acquire) != nullptr; }
     void published(std::size_t worker, const StickWrite& w) const {
-        if (publish_) publish_(worker, w);
+        if (auto* s = sink_.load(std::memory_order_acquire)) s->write(pool_name_, worker, w);
     }
+    const std::string& pool_name() const { return pool_name_; }
 
     // Whether a reload from `old` to `pool` may keep `old`'s table: same table settings.
     static bool same_table(const config::Pool& pool, const Stickiness& old);
@@ -81,7 +90,7 @@ private:
     std::vector<std::uint64_t> keys_;
     std::shared_ptr<StickTable> table_;
     PerWorker<StickyCounters> counters_;
-    Publisher publish_;
+    mutable std::atomic<StickSink*> sink_{nullptr};
 };
 
 } // namespace haven::session

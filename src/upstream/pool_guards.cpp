@@ -72,9 +72,7 @@ void PoolState::configure_sticky(const config::Pool& pool) {
     if (sticky_ && config_.sticky == pool.sticky && config_.name == pool.name && names(config_) == names(pool)) return;
     std::shared_ptr<session::StickTable> table;
     if (sticky_ && session::Stickiness::same_table(pool, *sticky_)) table = sticky_->shared_table();
-    auto next = std::make_shared<session::Stickiness>(pool, env_.workers, std::move(table));
-    if (env_.on_sticky) env_.on_sticky(pool.name, *next);
-    sticky_ = std::move(next);
+    sticky_ = std::make_shared<session::Stickiness>(pool, env_.workers, std::move(table));
 }
 
 } // namespace haven::upstream

@@ -38,9 +38,6 @@ struct ControlEnv {
     std::function<void(std::shared_ptr<const HostSet>)> publish;
     ProbeFactory make_probe; // empty: real TCP/HTTP probes on `io`
     std::size_t workers = 1; // worker threads (per-worker metric slots)
-    // Called with each new Stickiness of a pool before workers see it (shared state hooks its
-    // table writes here); empty: none.
-    std::function<void(const std::string& pool, session::Stickiness&)> on_sticky;
 };
 
 // A server as the admin API and the metrics show it.

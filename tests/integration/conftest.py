@@ -38,6 +38,11 @@ class Spawner:
         h.start()
         return h
 
+    def track(self, item):
+        """Something started elsewhere (redis_procs.Redis, ...) that close() must close."""
+        self.items.append(item)
+        return item
+
     def tiny(self, handler) -> TinyServer:
         s = TinyServer(handler)
         self.items.append(s)

@@ -50,8 +50,19 @@ void find_sticky_server(RequestContext& ctx, session::Stickiness& st) {
     if (!table) return;
     ctx.stick_key = table_key(ctx, *st.config().table);
     if (ctx.stick_key == 0 || ctx.sticky_host != upstream::kNoHost) return;
-    if (const auto server = table->find(ctx.stick_key, ctx.worker->scheduler.now())) {
-        ctx.sticky_host = as_host(st.host_of_key(*server));
+    const TimePoint now = ctx.worker->scheduler.now();
+    const auto hit = table->find(ctx.stick_key, now);
+    if (!hit) return;
+    ctx.sticky_host = as_host(st.host_of_key(hit->server));
+    // A shared entry in use is written again once half its expiry has passed since its last
+    // write, so that other instances and the store keep it as long as this one does.
+    const auto& t = *st.config().table;
+    const std::int64_t wall_ms = wall_time_us() / 1000;
+    if (ctx.sticky_host != upstream::kNoHost && t.shared && st.shared() &&
+        wall_ms - hit->stamp > std::chrono::duration_cast<std::chrono::milliseconds>(t.expire).count() / 2) {
+        const session::StickWrite w{ctx.stick_key, hit->server, wall_ms};
+        table->put(w.key, w.server, w.stamp, now);
+        st.published(ctx.worker->index, w);
     }
 }
 

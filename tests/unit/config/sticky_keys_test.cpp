@@ -108,3 +108,48 @@ TEST(StickyKeys, ATcpListenerCannotUseAStickyPool) {
 
 } // namespace
 } // namespace haven::config
+
+namespace haven::config {
+namespace {
+
+std::string with_shared(const std::string& shared) {
+    return "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
+           "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n"
+           "shared_state:\n" +
+           shared;
+}
+
+TEST(SharedStateKeys, RedisOrSentinelsAreRead) {
+    auto r = load_sticky(with_shared("  redis: 127.0.0.1:6379\n  password: pw\n  database: 2\n  prefix: shop\n"));
+    ASSERT_TRUE(r.errors.empty()) << test::all_errors(r);
+    const auto& s = *r.config->shared_state;
+    ASSERT_EQ(s.redis.size(), 1u);
+    EXPECT_EQ(s.redis[0].port, 6379);
+    EXPECT_EQ(s.password, "pw");
+    EXPECT_EQ(s.database, 2u);
+    EXPECT_EQ(s.prefix, "shop");
+    r = load_sticky(with_shared("  sentinels: [127.0.0.1:26379, 127.0.0.1:26380]\n  master: mymaster\n"));
+    ASSERT_TRUE(r.errors.empty()) << test::all_errors(r);
+    EXPECT_EQ(r.config->shared_state->sentinels.size(), 2u);
+    EXPECT_EQ(r.config->shared_state->prefix, "haven");
+}
+
+TEST(SharedStateKeys, MistakesAreErrorsAtTheirKey) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"  password: x\n", "h.yaml:4:3: shared_state: needs either redis (the address of one Redis) or sentinels"},
+        {"  redis: 127.0.0.1:6379\n  sentinels: [127.0.0.1:26379]\n  master: m\n", "not both"},
+        {"  sentinels: [127.0.0.1:26379]\n", "shared_state: sentinels needs master"},
+        {"  redis: 127.0.0.1:6379\n  master: m\n", "shared_state: master applies only with sentinels"},
+        {"  redis: 127.0.0.1\n", "h.yaml:4:10: shared_state.redis"},
+        {"  redis: 127.0.0.1:6379\n  database: 16\n", "h.yaml:5:13: shared_state.database"},
+        {"  redis: 127.0.0.1:6379\n  prefix: 'a b'\n", "h.yaml:5:11: shared_state.prefix: invalid prefix"},
+        {"  redis: 127.0.0.1:6379\n  tls: true\n", "shared_state: unknown key \"tls\""},
+    };
+    for (const auto& [yaml, expected] : cases) {
+        const auto r = load_sticky(with_shared(yaml));
+        EXPECT_NE(test::all_errors(r).find(expected), std::string::npos) << yaml << "\n" << test::all_errors(r);
+    }
+}
+
+} // namespace
+} // namespace haven::config

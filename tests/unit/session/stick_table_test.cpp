@@ -15,8 +15,8 @@ TimePoint at_time(Duration d) { return TimePoint(d); }
 TEST(StickTable, AnEntryLastsExpireSinceItWasLastUsed) {
     StickTable t(100, minutes(30));
     EXPECT_EQ(t.put(7, 1001, 1, at_time(seconds(0))), StickTable::Put::Added);
-    EXPECT_EQ(t.find(7, at_time(minutes(29))), 1001u);   // used: good until 59 min
-    EXPECT_EQ(t.find(7, at_time(minutes(58))), 1001u);   // used again: good until 88 min
+    EXPECT_EQ(t.find(7, at_time(minutes(29)))->server, 1001u);   // used: good until 59 min
+    EXPECT_EQ(t.find(7, at_time(minutes(58)))->server, 1001u);   // used again: good until 88 min
     EXPECT_FALSE(t.find(7, at_time(minutes(89))).has_value());
     EXPECT_FALSE(t.find(8, at_time(minutes(1))).has_value());
 }
@@ -26,14 +26,14 @@ TEST(StickTable, PutReportsWhatChanged) {
     EXPECT_EQ(t.put(7, 1001, 10, at_time(seconds(0))), StickTable::Put::Added);
     EXPECT_EQ(t.put(7, 1001, 11, at_time(seconds(1))), StickTable::Put::Refreshed);
     EXPECT_EQ(t.put(7, 1003, 12, at_time(seconds(2))), StickTable::Put::Changed);
-    EXPECT_EQ(t.find(7, at_time(seconds(3))), 1003u);
+    EXPECT_EQ(t.find(7, at_time(seconds(3)))->server, 1003u);
 }
 
 TEST(StickTable, TheLaterWriteWinsWhateverOrderWritesArrive) {
     StickTable t(100, minutes(30));
     t.put(7, 1003, 200, at_time(seconds(0)));
     EXPECT_EQ(t.put(7, 1001, 100, at_time(seconds(1))), StickTable::Put::Older); // an older write from elsewhere
-    EXPECT_EQ(t.find(7, at_time(seconds(2))), 1003u);
+    EXPECT_EQ(t.find(7, at_time(seconds(2)))->server, 1003u);
     // Once the entry expired, any write counts as new.
     EXPECT_EQ(t.put(7, 1001, 100, at_time(minutes(40))), StickTable::Put::Added);
 }

@@ -56,6 +56,11 @@ bool divert_to_fallback_pool(RequestContext& ctx, const StageResult& failure) {
     ctx.stale_retries = 0;
     ctx.force_fresh = false;
     ctx.backoff_due = false;
+    // Server indices are per pool: the fallback pool's own stickiness decides there.
+    ctx.sticky_done = false;
+    ctx.sticky_host = upstream::kNoHost;
+    ctx.cookie_host = upstream::kNoHost;
+    ctx.stick_key = 0;
     ctx.flag = ResponseFlag::None;
     ctx.status = 0;
     ctx.degraded = reason;

@@ -20,17 +20,26 @@ thread each; checks every 1 s, fall 2, rise 2; 2 retries on every retryable fail
   haven-tuned    haven with the same check timings as haproxy-tuned: `fast_interval: 250ms`,
                  `down_interval: 500ms`
 
+Phase: a kill and a restart fall at a random point of a proxy's check cycle in production. With
+fixed phase lengths the drill would hit each proxy's cycle at the same point in every run (HAProxy
+checks on a fixed grid from its start, so a restart 4.0 s after a kill lands at the same spot of a
+500 ms downinter grid every time). So each run adds a random 0 to 1 s to the time before the kill
+and to the time down; one seeded draw per run, the same for every proxy (--seed; --fixed-phase
+turns it off).
+
 Reported per (scenario, connections, proxy), over --runs runs (default 5): failed requests
 (anything but 2xx, and connection errors), the longest gap between two 2xx answers, kill -> the
 backup serves (scenario B), restart -> the restarted server serves again. Prints markdown.
 
 usage: failover_drill.py [--conns 1 4 50 400] [--runs 5] [--scenarios A B]
        [--proxies haven haproxy haven-tuned haproxy-tuned] [--before 2] [--down 4] [--after 4]
+       [--seed 1] [--fixed-phase]
        HAVEN_BIN=path (default build/release/haven; use a copy if you rebuild meanwhile)
-Bounded: every phase has a fixed length; every process started is stopped.
+Bounded: every phase has a fixed length (plus at most 1 s); every process started is stopped.
 """
 import argparse
 import os
+import random
 import signal
 import socket
 import statistics
@@ -130,7 +139,7 @@ def first_ok_from(outcomes, after, name):
     return min(done) - after if done else None
 
 
-def one_run(proxy, scenario, conns, a, work):
+def one_run(proxy, scenario, conns, a, work, shift=(0.0, 0.0)):
     servers, victim, takeover = SCENARIOS[scenario]
     procs = Procs()
     try:
@@ -151,13 +160,14 @@ def one_run(proxy, scenario, conns, a, work):
             procs.start(["haproxy", "-db", "-f", path])
         wait_port(port)
         time.sleep(2.5)  # every proxy sees every server up (rise 2 at 1 s for HAProxy)
-        load = ClosedLoop(port, conns, duration=a.before + a.down + a.after, timeout=5.0)
-        time.sleep(a.before)
+        before, down = a.before + shift[0], a.down + shift[1]
+        load = ClosedLoop(port, conns, duration=before + down + a.after, timeout=5.0)
+        time.sleep(before)
         vp = next(p for p in procs.procs if p.args[-1] == victim)
         os.killpg(vp.pid, signal.SIGKILL)
         vp.wait()
         t_kill = time.monotonic()
-        time.sleep(a.down)
+        time.sleep(down)
         t_restart = time.monotonic()
         backend(procs, victim, ports[victim])
         out = load.finish()
@@ -182,6 +192,9 @@ def fmt_s(values):
 
 
 def main():
+    # A SIGTERM (e.g. from `timeout`) unwinds like an exception, so every run's `finally` stops
+    # the processes it started instead of leaving them behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser()
     ap.add_argument("--conns", type=int, nargs="+", default=[1, 4, 50, 400])
     ap.add_argument("--runs", type=int, default=5)
@@ -191,19 +204,25 @@ def main():
     ap.add_argument("--before", type=float, default=2.0)
     ap.add_argument("--down", type=float, default=4.0)
     ap.add_argument("--after", type=float, default=4.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--fixed-phase", action="store_true", help="no random 0-1 s added to the phases")
     a = ap.parse_args()
+    rng = random.Random(a.seed)
     work = tempfile.mkdtemp(prefix="failover-drill.")
     print(f"# failover_drill.py --conns {' '.join(map(str, a.conns))} --runs {a.runs} "
-          f"--before {a.before} --down {a.down} --after {a.after}  ({time.strftime('%Y-%m-%d', time.gmtime())})")
+          f"--before {a.before} --down {a.down} --after {a.after}"
+          f"{' --fixed-phase' if a.fixed_phase else f' --seed {a.seed}'}  ({time.strftime('%Y-%m-%d', time.gmtime())})")
     print("| scenario | conns | proxy | requests (median) | failed: median (max) | failed per run | "
           "longest 2xx gap | kill -> backup serves | restart -> serving again |")
     print("|---|---:|---|---:|---:|---|---:|---:|---:|")
+    pooled = {p: [] for p in a.proxies}  # restart -> serving, every run of a proxy
     for scenario in a.scenarios:
         for conns in a.conns:
             results = {p: [] for p in a.proxies}
             for _ in range(a.runs):  # interleaved, so drift hits every proxy alike
+                shift = (0.0, 0.0) if a.fixed_phase else (rng.random(), rng.random())
                 for proxy in a.proxies:
-                    results[proxy].append(one_run(proxy, scenario, conns, a, work))
+                    results[proxy].append(one_run(proxy, scenario, conns, a, work, shift))
             for proxy, rs in results.items():
                 failed = [r["failed"] for r in rs]
                 print(f"| {scenario} | {conns} | {proxy} | {statistics.median(r['requests'] for r in rs):.0f} | "
@@ -211,6 +230,12 @@ def main():
                       f"{fmt_s([r['gap'] for r in rs])} | "
                       f"{fmt_s([r['takeover'] for r in rs]) if scenario == 'B' else '—'} | "
                       f"{fmt_s([r['back'] for r in rs])} |", flush=True)
+                pooled[proxy] += [r["back"] for r in rs]
+    # The restart -> serving time does not depend on the load: pooled over every scenario and
+    # concurrency, each proxy's median rests on many runs instead of five.
+    print("\n| proxy | runs | restart -> serving again, all runs: median (min-max) |\n|---|---:|---:|")
+    for proxy, vals in pooled.items():
+        print(f"| {proxy} | {len(vals)} | {fmt_s(vals)} |", flush=True)
 
 
 if __name__ == "__main__":

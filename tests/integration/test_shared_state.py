@@ -7,7 +7,7 @@ followed. Two worker threads per instance."""
 from closed_loop import ClosedLoop
 from harness import make_config, scaled, wait_until
 from prom import scrape, total
-from redis_procs import Redis, Sentinel, need_redis
+from redis_procs import Redis, Sentinel, command, need_redis
 from support_helpers import admin
 
 
@@ -114,3 +114,21 @@ def test_a_sentinel_failover_of_redis_under_load_is_followed(spawn):
     wait_until(lambda: all(server_for(b, u) == s for u, s in first.items()), scaled(5),
                what="sharing through the new master")
     assert str(replica.port) in admin(a, "GET", "/api/status").json()["shared_state"]["master"]
+
+
+def test_garbage_on_the_channel_is_dropped_and_haven_keeps_sharing(spawn):
+    """Anyone who can reach the Redis can publish on the channel: malformed messages, unknown
+    pools and ids no server has are dropped, never a crash, and real entries still arrive."""
+    redis, a, b = redis_pair(spawn)
+    junk = ["", " ", "x", "x y", "x y z", "other haven:stick:web:zz 1 2", "other haven:stick:web: 1 2",
+            "other haven:stick::0000000000000001 5 5", "other haven:stick:nopool:0000000000000001 5 5",
+            "other haven:stick:web:0000000000000001 ffffffffffffffff 1",
+            "other haven:stick:web:0000000000000001 1 -5", "other haven:stick:web:" + "f" * 40 + " 1 1",
+            "other nothaven:stick:web:0000000000000001 1 1", "\x00\xff\r\n" * 50]
+    for payload in junk:
+        assert command(redis.port, "PUBLISH", "haven:stick", payload) is not None
+    users = make_users("after-junk-")
+    first = {u: server_for(a, u) for u in users}
+    wait_until(lambda: all(server_for(b, u) == s for u, s in first.items()), scaled(5),
+               what="b follows a's entries after the junk")
+    assert not a.crashed() and not b.crashed()

@@ -9,31 +9,26 @@
 namespace haven::session {
 namespace {
 
-// Appends "Name: value\r\n" and the Header for it, with views fixed up once `lines` is final.
-struct PendingLine {
-    std::size_t offset = 0;
-    std::size_t name_len = 0;
-    std::size_t value_len = 0;
-    std::size_t index = 0; // in out.headers
-};
+// Rewritten lines are written straight into `out.lines`, whose room for all of them is reserved
+// first: the views taken as it goes stay valid, and the pooled scratch keeps that capacity, so a
+// warm request allocates nothing.
 
-void append_line(FieldScratch& out, std::vector<PendingLine>& pending, const http::Header& like,
-                 std::string_view value) {
-    PendingLine p{out.lines.size(), like.name.size(), value.size(), out.headers.size()};
-    out.lines.append(like.name).append(": ").append(value).append("\r\n");
-    pending.push_back(p);
-    out.headers.push_back(like);
+// Starts a field line like `h` ("Name: "); returns where its value starts.
+std::size_t begin_line(FieldScratch& out, const http::Header& h) {
+    out.lines.append(h.name).append(": ");
+    return out.lines.size();
 }
 
-// Points the rewritten fields into `lines`, which no longer grows.
-void fix_views(FieldScratch& out, const std::vector<PendingLine>& pending) {
+// Ends the line begun at `start` and adds the field pointing at it.
+void end_line(FieldScratch& out, const http::Header& like, std::size_t start, std::size_t value_at) {
+    const std::size_t value_len = out.lines.size() - value_at;
+    out.lines.append("\r\n");
     const std::string_view text(out.lines);
-    for (const auto& p : pending) {
-        auto& h = out.headers[p.index];
-        h.name = text.substr(p.offset, p.name_len);
-        h.value = text.substr(p.offset + p.name_len + 2, p.value_len);
-        h.line_len = static_cast<std::uint32_t>(p.name_len + 2 + p.value_len + 2);
-    }
+    http::Header h = like;
+    h.name = text.substr(start, like.name.size());
+    h.value = text.substr(value_at, value_len);
+    h.line_len = static_cast<std::uint32_t>(out.lines.size() - start);
+    out.headers.push_back(h);
 }
 
 bool is_set_cookie(const http::Header& h) { return http::syntax::token_is(h.name, "set-cookie"); }
@@ -48,9 +43,14 @@ std::size_t value_start(std::string_view set_cookie, std::string_view name) {
     return at;
 }
 
-// One Cookie field's value rewritten: `changed` tells whether anything was taken out.
-std::string cookie_value_without(std::string_view value, const config::StickyCookie& c, bool& changed) {
-    std::string out;
+// One Cookie field's value, rewritten, appended to `out` (pairs joined by "; "); whether anything
+// was taken out.
+bool append_cookies_without(std::string& out, std::size_t value_at, std::string_view value,
+                            const config::StickyCookie& c) {
+    bool changed = false;
+    const auto separate = [&] {
+        if (out.size() > value_at) out.append("; ");
+    };
     std::string_view rest = value;
     while (!rest.empty()) {
         const auto semi = rest.find(';');
@@ -68,15 +68,15 @@ std::string cookie_value_without(std::string_view value, const config::StickyCoo
             const auto tilde = v.find('~');
             if (tilde != std::string_view::npos) {
                 changed = true;
-                if (!out.empty()) out.append("; ");
+                separate();
                 out.append(c.name).append("=").append(v.substr(tilde + 1));
                 continue;
             }
         }
-        if (!out.empty()) out.append("; ");
+        separate();
         out.append(pair);
     }
-    return out;
+    return changed;
 }
 
 } // namespace
@@ -132,20 +132,27 @@ bool rewrite_request_cookies(std::span<const http::Header> fields, const config:
     for (const auto& h : fields) any = any || (h.id == http::HeaderId::Cookie && http::cookie_in(h.value, c.name, unused));
     if (!any) return false;
     out.clear();
-    std::vector<PendingLine> pending;
+    // Joining with "; " can add a space per ';': twice each line is room enough.
+    std::size_t room = 0;
+    for (const auto& h : fields) room += h.id == http::HeaderId::Cookie ? 2 * h.line_len : 0;
+    out.lines.reserve(room);
     bool changed = false;
     for (const auto& h : fields) {
         if (h.id != http::HeaderId::Cookie) {
             out.headers.push_back(h);
             continue;
         }
-        bool this_changed = false;
-        std::string v = cookie_value_without(h.value, c, this_changed);
+        const std::size_t start = out.lines.size();
+        const std::size_t value_at = begin_line(out, h);
+        const bool this_changed = append_cookies_without(out.lines, value_at, h.value, c);
         changed = changed || this_changed;
-        if (!this_changed) out.headers.push_back(h);
-        else if (!v.empty()) append_line(out, pending, h, v);
+        if (!this_changed || out.lines.size() == value_at) {
+            out.lines.resize(start); // as it was, or nothing left: the field goes as is, or not at all
+            if (!this_changed) out.headers.push_back(h);
+            continue;
+        }
+        end_line(out, h, start, value_at);
     }
-    fix_views(out, pending);
     return changed;
 }
 
@@ -156,7 +163,9 @@ bool rewrite_response_cookies(std::span<const http::Header> fields, const config
     for (const auto& h : fields) any = any || (is_set_cookie(h) && value_start(h.value, c.name) != std::string_view::npos);
     if (!any) return false;
     out.clear();
-    std::vector<PendingLine> pending;
+    std::size_t room = 0;
+    for (const auto& h : fields) room += is_set_cookie(h) ? h.line_len + id.size() + 1 : 0;
+    out.lines.reserve(room);
     for (const auto& h : fields) {
         const std::size_t at = is_set_cookie(h) ? value_start(h.value, c.name) : std::string_view::npos;
         if (at == std::string_view::npos) {
@@ -165,13 +174,13 @@ bool rewrite_response_cookies(std::span<const http::Header> fields, const config
         }
         const std::string_view v = h.value;
         const std::size_t end = std::min(v.find(';', at), v.size());
-        std::string value(v.substr(0, at));
-        value.append(id);
-        if (c.mode == config::CookieMode::Prefix) value.append("~").append(v.substr(at, end - at));
-        value.append(v.substr(end));
-        append_line(out, pending, h, value);
+        const std::size_t start = out.lines.size();
+        const std::size_t value_at = begin_line(out, h);
+        out.lines.append(v.substr(0, at)).append(id);
+        if (c.mode == config::CookieMode::Prefix) out.lines.append("~").append(v.substr(at, end - at));
+        out.lines.append(v.substr(end));
+        end_line(out, h, start, value_at);
     }
-    fix_views(out, pending);
     return true;
 }
 

@@ -57,9 +57,9 @@ void find_sticky_server(RequestContext& ctx, session::Stickiness& st) {
     // A shared entry in use is written again once half its expiry has passed since its last
     // write, so that other instances and the store keep it as long as this one does.
     const auto& t = *st.config().table;
-    const std::int64_t wall_ms = wall_time_us() / 1000;
-    if (ctx.sticky_host != upstream::kNoHost && t.shared && st.shared() &&
-        wall_ms - hit->stamp > std::chrono::duration_cast<std::chrono::milliseconds>(t.expire).count() / 2) {
+    if (ctx.sticky_host == upstream::kNoHost || !t.shared || !st.shared()) return;
+    const std::int64_t wall_ms = wall_time_us() / 1000; // read only for shared tables
+    if (wall_ms - hit->stamp > std::chrono::duration_cast<std::chrono::milliseconds>(t.expire).count() / 2) {
         const session::StickWrite w{ctx.stick_key, hit->server, wall_ms};
         table->put(w.key, w.server, w.stamp, now);
         st.published(ctx.worker->index, w);
@@ -105,7 +105,6 @@ void sticky_response(RequestContext& ctx, std::string_view& insert) {
     const upstream::HostIndex h = ctx.host;
     if (!st || h == upstream::kNoHost || h >= st->servers()) return;
     auto& counters = st->counters(ctx.worker->index);
-    const std::int64_t stamp = wall_time_us() / 1000;
     if (auto* table = st->table()) {
         // Learn mode: the application's own session cookie, as the server sets it, sticks to the
         // server that set it. Other keys stick to the server that answered.
@@ -116,7 +115,7 @@ void sticky_response(RequestContext& ctx, std::string_view& insert) {
             key = v.empty() ? 0 : stick_hash(v);
         }
         if (key != 0 && (t.on == config::StickOn::Cookie || ctx.sticky_host != h)) {
-            const session::StickWrite w{key, st->server_key(h), stamp};
+            const session::StickWrite w{key, st->server_key(h), wall_time_us() / 1000};
             const auto put = table->put(w.key, w.server, w.stamp, ctx.worker->scheduler.now());
             if (put == session::StickTable::Put::Added || put == session::StickTable::Put::Changed) {
                 counters.assigned.inc();

@@ -63,6 +63,10 @@ StickSharing::~StickSharing() {
 
 void StickSharing::start() {
     client_->on_state([this](bool up) { on_state(up); });
+    // The tables reload once the subscription is confirmed, not when the command connection comes
+    // up: an entry another instance writes in between then arrives on the channel, where it would
+    // otherwise be missed by both the reload and the subscription.
+    client_->on_subscribed([this] { reload(); });
     client_->subscribe(channel(), [this](std::string_view, std::string_view payload) { on_message(payload); });
     client_->start();
 }
@@ -163,11 +167,14 @@ void StickSharing::on_message(std::string_view payload) {
 }
 
 void StickSharing::resync() {
-    // What waited goes first (the script keeps the later write wherever it came from), then
-    // every shared table reloads the entries Redis holds for its pool.
+    // What waited goes at once (the script keeps the later write wherever it came from); the
+    // tables reload when the subscription is confirmed (reload()).
     auto waiting = std::move(backlog_);
     backlog_.clear();
     for (auto& p : waiting) send(std::move(p));
+}
+
+void StickSharing::reload() {
     ++counters_.resyncs;
     asio::co_spawn(control_, reload_tables(alive_), asio::detached);
 }

@@ -76,6 +76,7 @@ private:
     void on_state(bool up);
     void on_message(std::string_view payload);
     void resync();
+    void reload();
     asio::awaitable<void> reload_tables(std::shared_ptr<bool> alive);
 
     asio::io_context& control_;

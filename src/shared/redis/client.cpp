@@ -229,6 +229,7 @@ RedisClient::~RedisClient() {
     // Listeners often capture their owner, which is being destroyed too (perhaps already half):
     // tell them nothing. Pending commands still complete (Closed): `done` runs exactly once.
     core_->state_listeners.clear();
+    core_->subscribed_listener = nullptr;
     stop();
 }
 
@@ -250,6 +251,10 @@ asio::awaitable<RedisResult> RedisClient::call(std::vector<std::string> argv, Du
 
 void RedisClient::subscribe(std::string channel, std::function<void(std::string_view, std::string_view)> on_message) {
     core_->add_subscription(std::move(channel), std::move(on_message));
+}
+
+void RedisClient::on_subscribed(std::function<void()> listener) {
+    if (!core_->stopped) core_->subscribed_listener = std::move(listener);
 }
 
 void RedisClient::on_state(std::function<void(bool up)> listener) {

@@ -110,6 +110,10 @@ public:
     // Called (on the io thread) each time the command connection comes up (true) or goes down (false);
     // "up" after a Sentinel failover means connected to the new master.
     void on_state(std::function<void(bool up)> listener);
+    // Called (on the io thread) each time the pub/sub connection's subscription to a channel is
+    // confirmed, after connecting and after every reconnect: messages published from then on
+    // reach the handlers, so state read after this call misses nothing. One listener (the last set).
+    void on_subscribed(std::function<void()> listener);
 
     bool connected() const;
     std::string master() const; // "host:port" now connected to, "" when none

@@ -49,6 +49,7 @@ struct RedisClient::Core : std::enable_shared_from_this<RedisClient::Core> {
     asio::steady_timer wake;                  // run()'s pauses and its wait while up
     std::uint64_t epoch = 0;                  // +1 at each up and down
     std::vector<std::function<void(bool)>> state_listeners;
+    std::function<void()> subscribed_listener; // a subscription confirmed (RedisClient::on_subscribed)
     std::vector<std::weak_ptr<RedisConnection>> live; // every connection made, for stop()
 
     // --- pub/sub (subscriber.cpp)

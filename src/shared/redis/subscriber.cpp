@@ -87,6 +87,10 @@ asio::awaitable<void> RedisClient::Core::run_subscriber(std::shared_ptr<Core> se
 // Pushes are ["subscribe", channel, count] confirmations and ["message", channel, payload].
 void RedisClient::Core::on_message(const RedisReply& push) {
     if (push.type != RedisReply::Type::Array || push.elements.size() != 3) return;
+    if (push.elements[0].str == "subscribe") {
+        if (auto listener = subscribed_listener) listener(); // copied: it may stop the client
+        return;
+    }
     if (push.elements[0].str != "message") return;
     const std::string& channel = push.elements[1].str;
     const std::string& payload = push.elements[2].str;

@@ -47,8 +47,9 @@ def config(web_base: int, live_port: int) -> dict:
              "restart_delay": "100ms", "max_restart_delay": "400ms",
              "crash_loop": {"restarts": 3, "window": "30s", "delay": "3s"}},
             backend_service("live", live_port, 1,
-                            liveness={"http": "/health", "initial_delay": "500ms", "period": "300ms",
-                                      "timeout": "200ms", "failure_threshold": 2}),
+                            # the initial delay covers a start that takes seconds under a sanitizer on a busy machine
+                            liveness={"http": "/health", "initial_delay": f"{int(scaled(1.5) * 1000)}ms",
+                                      "period": "300ms", "timeout": "200ms", "failure_threshold": 2}),
         ],
     }
 

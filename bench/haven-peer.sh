@@ -7,6 +7,9 @@
 # HAVEN_PEER_STICKY=cookie adds a sticky cookie (insert mode: the load sends no cookie, so every
 # response carries a Set-Cookie); HAVEN_PEER_STICKY=table a stick table on the client's address
 # (every request a lookup that hits), to measure what stickiness costs per request.
+# HAVEN_PEER_REDIS=HOST:PORT adds shared_state on that Redis: with HAVEN_PEER_POLICIES=1 the rate
+# limit is then shared between instances (its counts go to Redis every 100 ms), to measure what a
+# shared limit costs per request against the same route with a local one.
 #   haven-peer.sh PORT BACKENDS(host:port,host:port) WORKDIR
 set -euo pipefail
 port=$1 backends=$2 dir=$3
@@ -42,5 +45,8 @@ mkdir -p "$dir"
         echo "      - { name: b$i, address: $b }"
     done
     echo "timeouts: { connect: 5s, client_idle: 60s, server: 60s }"
+    if [[ -n ${HAVEN_PEER_REDIS:-} ]]; then
+        echo "shared_state: { redis: $HAVEN_PEER_REDIS }"
+    fi
 } >"$dir/haven.yaml"
 exec "$haven" run -c "$dir/haven.yaml" --log-level warn

@@ -38,6 +38,24 @@ void ThreeLimitsHotKey(benchmark::State& state) {
 }
 BENCHMARK(ThreeLimitsHotKey);
 
+// A shared table (shared_state): the same check, plus the admission count the control thread
+// sends to Redis; the key is taken every 1,000 checks, as a sync round would, so the "first
+// request of a key in a round" path (a list append) is in the figure.
+void SharedHotKey(benchmark::State& state) {
+    LimitTable t({Limit{1'000'000'000, std::chrono::seconds(1)}}, 100'000, Duration::zero(), true);
+    std::vector<LimitTable::Unsynced> taken;
+    taken.reserve(16);
+    std::uint64_t n = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(t.acquire(42, kT0));
+        if (++n % 1000 == 0) {
+            taken.clear();
+            t.take_unsynced(taken);
+        }
+    }
+}
+BENCHMARK(SharedHotKey);
+
 // A flood of distinct keys into a full table: every check evicts the least recently used key.
 void KeyFloodFullTable(benchmark::State& state) {
     LimitTable t({Limit{10, std::chrono::minutes(1)}}, 100'000);

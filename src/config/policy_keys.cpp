@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::string_view kPolicyKeys[] = {"jwt", "rate_limit", "bulkhead", "circuit_breaker", "fault", "fallback"};
 constexpr std::string_view kBulkheadKeys[] = {"max_concurrent", "max_queue", "queue_timeout"};
-constexpr std::string_view kRateLimitKeys[] = {"limits", "key", "burst", "delay", "max_keys", "trusted_proxies"};
+constexpr std::string_view kRateLimitKeys[] = {"limits", "key", "burst", "delay", "max_keys", "trusted_proxies", "shared"};
 constexpr std::string_view kBreakerKeys[] = {"consecutive_failures", "failure_ratio", "min_requests", "window",
                                              "timeout", "max_timeout", "half_open_requests", "close_after",
                                              "failure_on", "slow_call"};
@@ -152,6 +152,8 @@ private:
                 r_.read_uint(f, rules::kMaxKeys, rl.max_keys);
             } else if (key == "trusted_proxies") {
                 trusted(f, rl.trusted_proxies);
+            } else if (key == "shared") {
+                r_.read_bool(f, rl.shared);
             }
         });
         if (!has_limits) r_.error(m, "needs limits: (e.g. limits: [\"10 per minute\"])");

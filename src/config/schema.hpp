@@ -75,6 +75,7 @@ struct RateLimitPolicy {
     Duration delay{0};                        // > 0: hold a request up to this long instead of 429
     std::uint32_t max_keys = 100'000;         // per route; least recently used keys are forgotten
     std::vector<std::string> trusted_proxies; // addresses/CIDRs whose X-Forwarded-For is believed
+    bool shared = true;                       // with shared_state: one limit across the instances
     SourceLoc loc;
     bool operator==(const RateLimitPolicy&) const = default;
 };
@@ -419,7 +420,7 @@ struct Admin {
 struct DnsConfig; // config/dns_schema.hpp
 
 // `shared_state:` (docs/sessions.md#shared-state): the Redis through which several haven
-// instances share their stick tables. One Redis (`redis`, the first address that answers) or the
+// instances share their stick tables and rate limits. One Redis (`redis`, the first address that answers) or the
 // master Redis Sentinel names (`sentinels` + `master`).
 struct SharedState {
     std::vector<Endpoint> redis;
@@ -428,6 +429,7 @@ struct SharedState {
     std::string password;
     std::uint32_t database = 0;
     std::string prefix = "haven"; // keys and channels start with "<prefix>:"
+    Duration sync{100};           // how often shared rate-limit counts go to Redis
     SourceLoc loc;
 };
 

@@ -18,7 +18,7 @@ constexpr EnumValue kSameSite[] = {{"lax", static_cast<int>(SameSite::Lax)},
                                    {"strict", static_cast<int>(SameSite::Strict)},
                                    {"none", static_cast<int>(SameSite::None)}};
 constexpr rules::Range kTableSize{1, 10'000'000};
-constexpr std::string_view kSharedKeys[] = {"redis", "sentinels", "master", "password", "database", "prefix"};
+constexpr std::string_view kSharedKeys[] = {"redis", "sentinels", "master", "password", "database", "prefix", "sync"};
 constexpr rules::Range kDatabase{0, 15};
 
 // RFC 6265 §4.1.1 cookie-octet: visible ASCII except '"', ',', ';' and '\'.
@@ -186,6 +186,18 @@ private:
 
 } // namespace
 
+// How often shared limit counts go to Redis: the overshoot of a shared limit grows with it
+// (docs/sessions.md), and below 10 ms the round trips cost more than they buy.
+static void read_sync(Reader& r, const Field& v, Duration& out) {
+    Duration d{};
+    if (!r.read_duration(v, false, d)) return;
+    if (d < Duration(10) || d > Duration(10'000)) {
+        r.error(v, "must be from 10ms to 10s, got " + rules::duration_text(d));
+        return;
+    }
+    out = d;
+}
+
 void read_shared_state(Reader& r, const Field& f, SharedState& out) {
     out.loc = r.loc(f);
     const auto endpoints = [&](const Field& v, std::vector<Endpoint>& list) {
@@ -205,6 +217,7 @@ void read_shared_state(Reader& r, const Field& f, SharedState& out) {
         else if (key == "master") r.read_string(v, out.master);
         else if (key == "password") r.read_string(v, out.password);
         else if (key == "database") r.read_uint(v, kDatabase, out.database);
+        else if (key == "sync") read_sync(r, v, out.sync);
         else {
             std::string text;
             if (!r.read_string(v, text)) return;

@@ -50,6 +50,15 @@ public:
         return true;
     }
 
+    // The shard a key lives in, and f() run under that shard's lock: a caller keeping per-shard
+    // state of its own guards it with the lock the key's upsert() already holds.
+    static std::size_t shard_index(std::uint64_t key) { return (key ^ (key >> 29)) % kShards; }
+    template <class F>
+    void locked(std::size_t shard, F&& f) {
+        std::lock_guard lock(shards_[shard].mu);
+        f();
+    }
+
     std::size_t size() const {
         std::size_t n = 0;
         for (std::size_t i = 0; i < kShards; ++i) {
@@ -90,7 +99,7 @@ private:
         std::uint64_t evictions = 0;
     };
 
-    Shard& shard(std::uint64_t key) { return shards_[(key ^ (key >> 29)) % kShards]; }
+    Shard& shard(std::uint64_t key) { return shards_[shard_index(key)]; }
 
     // Rules: a known key moves to the front; a new key takes a new entry while the shard has
     // room, else the least recently used entry's (its index node is re-keyed in place, so a full

@@ -22,8 +22,9 @@ bool parse_net(const std::string& text, RateLimiter::Net& out) {
     return true;
 }
 
-RateLimiter make_limiter(const config::RateLimitPolicy& p) {
+RateLimiter make_limiter(const config::RateLimitPolicy& p, std::string id, bool shared) {
     RateLimiter rl;
+    rl.id = std::move(id);
     rl.key = p.key;
     rl.trusted_proxies = p.trusted_proxies;
     for (const auto& t : p.trusted_proxies) {
@@ -36,7 +37,7 @@ RateLimiter make_limiter(const config::RateLimitPolicy& p) {
         limits.push_back(Limit{s.count, std::chrono::duration_cast<Duration>(s.period), p.burst});
     }
     rl.table = std::make_unique<LimitTable>(std::move(limits), p.key.kind == config::LimitKeyKind::Route ? 1 : p.max_keys,
-                                            std::chrono::duration_cast<Duration>(p.delay));
+                                            std::chrono::duration_cast<Duration>(p.delay), shared && p.shared);
     return rl;
 }
 
@@ -81,8 +82,12 @@ std::shared_ptr<RoutePolicies> PolicyStore::build(const config::Listener& l, std
                                                   const config::Policies& own) {
     auto p = std::make_shared<RoutePolicies>(l.name, std::to_string(position), workers_);
     // The listener's default limits and the route's own are enforced together.
-    if (l.policies.rate_limit) p->limiters.push_back(make_limiter(*l.policies.rate_limit));
-    if (own.rate_limit) p->limiters.push_back(make_limiter(*own.rate_limit));
+    // Their ids name them in Redis when shared: the same in every instance with the same config.
+    const std::string id = l.name + ":" + std::to_string(position);
+    if (l.policies.rate_limit) {
+        p->limiters.push_back(make_limiter(*l.policies.rate_limit, id + ":listener", limits_shared_));
+    }
+    if (own.rate_limit) p->limiters.push_back(make_limiter(*own.rate_limit, id + ":route", limits_shared_));
     if (const auto* j = effective(own.jwt, l.policies.jwt)) {
         // The claims rate limits count by are extracted with the forwarded ones.
         std::vector<std::string> key_claims;

@@ -28,7 +28,10 @@ struct FaultSpec {
 
 class PolicyStore {
 public:
-    explicit PolicyStore(std::size_t workers) : workers_(workers) {}
+    // `limits_shared`: shared_state is configured, so rate limits with `shared: true` (the
+    // default) count for take_unsynced() (shared/limit_sharing.hpp).
+    explicit PolicyStore(std::size_t workers, bool limits_shared = false)
+        : workers_(workers), limits_shared_(limits_shared) {}
 
     // Route `position` of listener `l` (the listener's `policies` are its defaults). Marks it in
     // use for the next sweep().
@@ -69,6 +72,7 @@ private:
     std::vector<Entry*> matching(const std::string& listener, const std::string& route);
 
     std::size_t workers_;
+    bool limits_shared_;
     std::map<std::string, Entry> routes_;
 };
 

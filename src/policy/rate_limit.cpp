@@ -40,21 +40,82 @@ std::int64_t gcra_admit(const Limit& limit, std::int64_t tat, std::int64_t now) 
     return std::max(tat, now) + ns(limit.interval());
 }
 
-LimitTable::LimitTable(std::vector<Limit> limits, std::size_t max_keys, Duration max_delay)
-    : limits_(std::move(limits)), max_delay_(max_delay), table_(max_keys) {
-    if (limits_.size() > kMaxLimitsPerTable) limits_.resize(kMaxLimitsPerTable);
+LimitTable::SharedState::SharedState(std::size_t max_keys)
+    : table(max_keys),
+      dirty_cap(std::min(kMaxUnsyncedPerShard, (std::max<std::size_t>(max_keys, 1) + ShardedLru<int>::kShards - 1) /
+                                                   ShardedLru<int>::kShards)) {
+    // Reserved up front: a request adds its key without allocating.
+    for (auto& d : dirty) d.reserve(dirty_cap);
+    draining.reserve(dirty_cap);
 }
+
+LimitTable::LimitTable(std::vector<Limit> limits, std::size_t max_keys, Duration max_delay, bool shared)
+    : limits_(std::move(limits)), max_delay_(max_delay) {
+    if (limits_.size() > kMaxLimitsPerTable) limits_.resize(kMaxLimitsPerTable);
+    if (shared) shared_ = std::make_unique<SharedState>(max_keys);
+    else local_ = std::make_unique<ShardedLru<Tats>>(max_keys);
+}
+
+// An entry whose every TAT has passed is as good as absent, so dropping it loses nothing.
+bool LimitTable::live(const Tats& tat, std::int64_t now) const {
+    for (std::size_t i = 0; i < limits_.size(); ++i) {
+        if (tat[i] > now) return true;
+    }
+    return false;
+}
+
+std::size_t LimitTable::keys() const { return local_ ? local_->size() : shared_->table.size(); }
+std::uint64_t LimitTable::evictions() const { return local_ ? local_->evictions() : shared_->table.evictions(); }
 
 LimitDecision LimitTable::acquire(std::uint64_t key_hash, TimePoint now_tp) {
     const std::int64_t now = now_tp.time_since_epoch().count();
-    // An entry whose every TAT has passed is as good as absent, so dropping it loses nothing.
-    const auto live = [&](const Tats& tat) {
-        for (std::size_t i = 0; i < limits_.size(); ++i) {
-            if (tat[i] > now) return true;
+    if (local_) {
+        return local_->upsert(key_hash, [&](const Tats& t) { return live(t, now); },
+                              [&](Tats& tat, bool) { return decide(tat, now); });
+    }
+    auto& sh = *shared_;
+    return sh.table.upsert(key_hash, [&](const SharedTats& v) { return live(v.tat, now); },
+                           [&](SharedTats& v, bool) {
+                               const LimitDecision d = decide(v.tat, now);
+                               if (d.kind == LimitDecision::Kind::Rejected) return d;
+                               // Under the shard's lock: the key's list is that shard's.
+                               if (v.unsynced == 0) {
+                                   auto& list = sh.dirty[ShardedLru<SharedTats>::shard_index(key_hash)];
+                                   if (list.size() >= sh.dirty_cap) {
+                                       untracked_.fetch_add(1, std::memory_order_relaxed);
+                                       return d;
+                                   }
+                                   list.push_back(key_hash);
+                               }
+                               ++v.unsynced;
+                               return d;
+                           });
+}
+
+void LimitTable::take_unsynced(std::vector<Unsynced>& out) {
+    if (!shared_) return;
+    auto& sh = *shared_;
+    for (std::size_t i = 0; i < sh.dirty.size(); ++i) {
+        sh.draining.clear();
+        sh.table.locked(i, [&] { sh.dirty[i].swap(sh.draining); });
+        // A key admitted again meanwhile is still counting (unsynced > 0), so it is not listed
+        // twice: its new requests are taken with the rest here.
+        for (const std::uint64_t key : sh.draining) {
+            sh.table.find(key, [&](SharedTats& v) {
+                if (v.unsynced) out.push_back({key, v.unsynced});
+                v.unsynced = 0;
+            });
         }
-        return false;
-    };
-    return table_.upsert(key_hash, live, [&](Tats& tat, bool) { return decide(tat, now); });
+    }
+    sh.draining.clear();
+}
+
+void LimitTable::merge(std::uint64_t key, const std::array<Duration, kMaxLimitsPerTable>& ahead, TimePoint now_tp) {
+    if (!shared_) return;
+    const std::int64_t now = now_tp.time_since_epoch().count();
+    shared_->table.upsert(key, [&](const SharedTats& v) { return live(v.tat, now); }, [&](SharedTats& v, bool) {
+        for (std::size_t i = 0; i < limits_.size(); ++i) v.tat[i] = std::max(v.tat[i], now + ns(ahead[i]));
+    });
 }
 
 LimitDecision LimitTable::decide(Tats& tat, std::int64_t now) const {

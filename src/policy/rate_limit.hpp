@@ -14,12 +14,19 @@
 // One LimitTable serves every worker thread (a limit means the same whatever `threads:` is); it
 // is a ShardedLru (core/sharded_lru.hpp): sharded locks, bounded memory, least recently used
 // keys dropped first.
+//
+// A shared table (several haven instances, one limit: shared/limit_sharing.hpp) also counts, per
+// key, the requests it admitted since the control thread last took them (take_unsynced), and
+// lists the keys that have such requests, under the lock the request already holds; the control
+// thread sends those counts to Redis and merges back the instances' common TATs (merge). The
+// request path never waits on Redis.
 #pragma once
 
 #include "core/clock.hpp"
 #include "core/sharded_lru.hpp"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -56,8 +63,10 @@ std::int64_t gcra_admit(const Limit& limit, std::int64_t tat, std::int64_t now);
 
 class LimitTable {
 public:
-    // `limits`: at most kMaxLimitsPerTable, all enforced together. `max_keys` >= 1.
-    LimitTable(std::vector<Limit> limits, std::size_t max_keys, Duration max_delay = Duration::zero());
+    // `limits`: at most kMaxLimitsPerTable, all enforced together. `max_keys` >= 1. `shared`:
+    // count admissions for take_unsynced().
+    LimitTable(std::vector<Limit> limits, std::size_t max_keys, Duration max_delay = Duration::zero(),
+               bool shared = false);
     LimitTable(const LimitTable&) = delete;
     LimitTable& operator=(const LimitTable&) = delete;
 
@@ -65,19 +74,50 @@ public:
     LimitDecision acquire(std::uint64_t key_hash, TimePoint now);
 
     const std::vector<Limit>& limits() const { return limits_; }
-    std::size_t keys() const { return table_.size(); }
-    std::uint64_t evictions() const { return table_.evictions(); }
+    std::size_t keys() const;
+    std::uint64_t evictions() const;
+    bool shared() const { return shared_ != nullptr; }
+
+    // Shared tables, on the control thread: appends each key with requests admitted since the last
+    // call, and how many, to `out`, and starts counting again from zero.
+    struct Unsynced {
+        std::uint64_t key = 0;
+        std::uint32_t admitted = 0;
+    };
+    void take_unsynced(std::vector<Unsynced>& out);
+    // Shared tables: the instances' common TATs of `key`, as how far each limit's runs ahead of
+    // `now` (one per limit); each local TAT becomes the later of the two.
+    void merge(std::uint64_t key, const std::array<Duration, kMaxLimitsPerTable>& ahead, TimePoint now);
+    // Admissions not counted for sharing because a shard's list of keys to send was full.
+    std::uint64_t untracked() const { return untracked_.load(std::memory_order_relaxed); }
+    // At most this many keys per shard wait to be sent between two take_unsynced() calls.
+    static constexpr std::size_t kMaxUnsyncedPerShard = 4096;
     static constexpr std::size_t kShards = ShardedLru<int>::kShards;
     // Memory one key costs in a full table (entry, index node, buckets), for docs and the bench.
     static std::size_t bytes_per_key();
 
 private:
     using Tats = std::array<std::int64_t, kMaxLimitsPerTable>;
+    struct SharedTats {
+        Tats tat{};
+        std::uint32_t unsynced = 0; // admitted since the last take_unsynced()
+    };
+    // The keys with unsynced admissions, per shard, guarded by that shard's lock.
+    struct SharedState {
+        explicit SharedState(std::size_t max_keys);
+        ShardedLru<SharedTats> table;
+        std::array<std::vector<std::uint64_t>, ShardedLru<int>::kShards> dirty;
+        std::size_t dirty_cap;
+        std::vector<std::uint64_t> draining; // control thread only
+    };
     LimitDecision decide(Tats& tat, std::int64_t now) const;
+    bool live(const Tats& tat, std::int64_t now) const;
 
     std::vector<Limit> limits_;
     Duration max_delay_;
-    ShardedLru<Tats> table_;
+    std::unique_ptr<ShardedLru<Tats>> local_;   // a table of this instance's own
+    std::unique_ptr<SharedState> shared_;       // or one shared with other instances
+    std::atomic<std::uint64_t> untracked_{0};
 };
 
 } // namespace haven::policy

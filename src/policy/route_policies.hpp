@@ -26,6 +26,7 @@ namespace haven::policy {
 
 // One rate-limit table and how a request's key is found.
 struct RateLimiter {
+    std::string id; // "<listener>:<route position>:listener|route" (the listener's default or the route's own)
     config::LimitKey key;
     std::vector<std::string> trusted_proxies; // as written; parsed into `trusted`
     struct Net {

@@ -21,7 +21,7 @@ Runtime::Runtime(std::shared_ptr<const config::Config> config) : cfg_(std::move(
     auto publish = [this](std::shared_ptr<const upstream::HostSet> set) {
         if (proxy_) proxy_->data().publish(std::move(set));
     };
-    policies_ = std::make_unique<policy::PolicyStore>(threads);
+    policies_ = std::make_unique<policy::PolicyStore>(threads, cfg_->shared_state.has_value());
     upstream_ = std::make_unique<UpstreamSubsystem>(control_, events_, std::move(publish), cfg_, threads);
     proxy_ = std::make_unique<ProxySubsystem>(cfg_, upstream_->plane(), *policies_);
     slo_ = std::make_unique<SloSubsystem>(control_, upstream_->plane().scheduler(), proxy_->data());
@@ -30,7 +30,7 @@ Runtime::Runtime(std::shared_ptr<const config::Config> config) : cfg_(std::move(
     supervisor_ = std::make_unique<SupervisorSubsystem>(control_, upstream_->plane().scheduler(), events_,
                                                         upstream_->plane(), *cfg_);
     dns_ = std::make_unique<DnsSubsystem>(control_, events_, upstream_->plane(), *cfg_);
-    shared_ = std::make_unique<SharedSubsystem>(control_, events_, upstream_->plane(), *cfg_);
+    shared_ = std::make_unique<SharedSubsystem>(control_, events_, upstream_->plane(), *policies_, *cfg_);
     // A new subsystem is constructed above and added to these two lists. The order is the order
     // of every step (start, warm-up, serve, reload's commit) and, reversed, of shutdown: the
     // control plane before the workers it feeds, the workers before what reads their counters.

@@ -21,7 +21,7 @@ bool same(const std::optional<config::SharedState>& a, const std::optional<confi
     };
     return texts(a->redis) == texts(b->redis) && texts(a->sentinels) == texts(b->sentinels) &&
            a->master == b->master && a->password == b->password && a->database == b->database &&
-           a->prefix == b->prefix;
+           a->prefix == b->prefix && a->sync == b->sync;
 }
 
 std::vector<shared::RedisAddress> addresses(const std::vector<config::Endpoint>& list) {
@@ -38,8 +38,8 @@ std::vector<shared::RedisAddress> addresses(const std::vector<config::Endpoint>&
 } // namespace
 
 SharedSubsystem::SharedSubsystem(asio::io_context& control, EventLog& events, upstream::ControlPlane& plane,
-                                 const config::Config& config)
-    : plane_(plane), config_(config.shared_state) {
+                                 policy::PolicyStore& policies, const config::Config& config)
+    : plane_(plane), policies_(policies), config_(config.shared_state) {
     if (!config_) return;
     shared::RedisSettings s;
     s.servers = addresses(config_->redis);
@@ -53,7 +53,22 @@ SharedSubsystem::SharedSubsystem(asio::io_context& control, EventLog& events, up
     };
     sharing_ = std::make_unique<shared::StickSharing>(control, plane.scheduler(), std::move(s), config_->prefix, events,
                                                       std::move(lookup), [this] { return shared_pools(); });
+    limits_ = std::make_unique<shared::LimitSharing>(sharing_->client(), plane.scheduler(), config_->prefix,
+                                                     std::chrono::duration_cast<Duration>(config_->sync),
+                                                     [this] { return shared_limits(); });
     attach();
+}
+
+// The routes' shared rate limits as the policy store has them now (a reload's new routes included).
+std::vector<shared::LimitSharing::Source> SharedSubsystem::shared_limits() const {
+    std::vector<shared::LimitSharing::Source> out;
+    for (const auto& [name, e] : policies_.routes()) {
+        if (!e.policies) continue;
+        for (std::size_t i = 0; i < e.policies->limiters.size(); ++i) {
+            if (e.policies->limiters[i].table->shared()) out.push_back({e.policies, i});
+        }
+    }
+    return out;
 }
 
 SharedSubsystem::~SharedSubsystem() = default;
@@ -84,11 +99,35 @@ void SharedSubsystem::prepare(const config::Config& next, std::vector<std::strin
 void SharedSubsystem::commit(const std::shared_ptr<const config::Config>&) { attach(); }
 
 void SharedSubsystem::start() {
-    if (sharing_) sharing_->start();
+    if (!sharing_) return;
+    sharing_->start();
+    limits_->start();
 }
 
 void SharedSubsystem::stop() {
-    if (sharing_) sharing_->stop();
+    if (!sharing_) return;
+    limits_->stop();
+    sharing_->stop();
+}
+
+void SharedSubsystem::limit_metrics(admin::metrics::Exposition& e) {
+    const auto& c = limits_->counters();
+    std::uint64_t untracked = 0;
+    for (const auto& src : shared_limits()) untracked += src.route->limiters[src.index].table->untracked();
+    const std::pair<const char*, std::uint64_t> admissions[] = {{"sent", c.sent}, {"unsent", c.unsent},
+                                                                {"untracked", untracked}};
+    for (const auto& [result, n] : admissions) {
+        e.counter("haven_shared_limit_admissions_total",
+                  "Requests shared rate limits admitted here: counted in Redis (sent), dropped because Redis was "
+                  "down or a call failed (unsent), or not counted because too many keys waited (untracked).",
+                  {{"result", result}}, static_cast<double>(n));
+    }
+    e.counter("haven_shared_limit_calls_total", "Calls of the shared-limit script: answered (ok) or failed.",
+              {{"result", "ok"}}, static_cast<double>(c.calls));
+    e.counter("haven_shared_limit_calls_total", "Calls of the shared-limit script: answered (ok) or failed.",
+              {{"result", "failed"}}, static_cast<double>(c.failed_calls));
+    e.counter("haven_shared_limit_keys_total", "Keys whose counts Redis took and whose common state was merged back.",
+              {}, static_cast<double>(c.keys));
 }
 
 void SharedSubsystem::metrics(admin::metrics::Exposition& e) {
@@ -117,6 +156,7 @@ void SharedSubsystem::metrics(admin::metrics::Exposition& e) {
               static_cast<double>(c.resyncs));
     e.counter("haven_shared_state_failovers_total", "Times the Redis master changed address (Sentinel failover).", {},
               static_cast<double>(sharing_->redis().failovers));
+    limit_metrics(e);
 }
 
 void SharedSubsystem::status(nlohmann::json& out) {
@@ -129,6 +169,12 @@ void SharedSubsystem::status(nlohmann::json& out) {
     const auto& c = sharing_->counters();
     j["writes"] = {{"published", c.published}, {"superseded", c.superseded}, {"failed", c.failed}, {"dropped", c.dropped}};
     j["entries"] = {{"applied", c.applied}, {"stale", c.stale}, {"loaded", c.loaded}};
+    const auto& l = limits_->counters();
+    const auto sources = shared_limits();
+    nlohmann::json ids = nlohmann::json::array();
+    for (const auto& src : sources) ids.push_back(src.route->limiters[src.index].id);
+    j["limits"] = {{"tables", std::move(ids)}, {"sync_ms", std::chrono::duration_cast<std::chrono::milliseconds>(limits_->interval()).count()},
+                   {"sent", l.sent}, {"unsent", l.unsent}, {"keys", l.keys}};
     out["shared_state"] = std::move(j);
 }
 
@@ -147,7 +193,8 @@ void SharedSubsystem::health(std::vector<admin::HealthCheckResult>& out) {
     }
     const double down_s = static_cast<double>(wall_time_us() - sharing_->down_since_us()) / 1e6;
     out.push_back({"shared_state", true,
-                   fmt::format("degraded: Redis unreachable for {:.0f}s; stick tables are local, {} writes waiting",
+                   fmt::format("degraded: Redis unreachable for {:.0f}s; stick tables and rate limits are local, {} "
+                               "writes waiting",
                                down_s, sharing_->backlog())});
 }
 

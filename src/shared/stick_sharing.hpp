@@ -61,6 +61,8 @@ public:
     std::size_t backlog() const { return backlog_.size(); }
     std::int64_t down_since_us() const { return down_since_us_; }
     const RedisClient::Counters& redis() const;
+    // The connection, which shared rate limits (limit_sharing.hpp) use too.
+    RedisClient& client() { return *client_; }
 
     // The Redis key and the channel (for tests and docs).
     std::string key_of(std::string_view pool, std::uint64_t key) const;

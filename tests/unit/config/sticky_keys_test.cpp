@@ -120,9 +120,11 @@ std::string with_shared(const std::string& shared) {
 }
 
 TEST(SharedStateKeys, RedisOrSentinelsAreRead) {
-    auto r = load_sticky(with_shared("  redis: 127.0.0.1:6379\n  password: pw\n  database: 2\n  prefix: shop\n"));
+    auto r = load_sticky(
+        with_shared("  redis: 127.0.0.1:6379\n  password: pw\n  database: 2\n  prefix: shop\n  sync: 250ms\n"));
     ASSERT_TRUE(r.errors.empty()) << test::all_errors(r);
     const auto& s = *r.config->shared_state;
+    EXPECT_EQ(s.sync, std::chrono::milliseconds(250));
     ASSERT_EQ(s.redis.size(), 1u);
     EXPECT_EQ(s.redis[0].port, 6379);
     EXPECT_EQ(s.password, "pw");
@@ -132,6 +134,23 @@ TEST(SharedStateKeys, RedisOrSentinelsAreRead) {
     ASSERT_TRUE(r.errors.empty()) << test::all_errors(r);
     EXPECT_EQ(r.config->shared_state->sentinels.size(), 2u);
     EXPECT_EQ(r.config->shared_state->prefix, "haven");
+    EXPECT_EQ(r.config->shared_state->sync, std::chrono::milliseconds(100));
+}
+
+TEST(SharedStateKeys, ARateLimitIsSharedUnlessToldNot) {
+    const auto yaml = [](const std::string& extra) {
+        return "listeners:\n  - name: web\n    listen: 127.0.0.1:8080\n    routes:\n      - pool: web\n"
+               "        policies: { rate_limit: { limits: [\"5 per second\"]" + extra + " } }\n"
+               "pools: [ { name: web, servers: [ { address: 127.0.0.1:9001 } ] } ]\n";
+    };
+    auto r = load_sticky(yaml(""));
+    ASSERT_TRUE(r.errors.empty()) << test::all_errors(r);
+    EXPECT_TRUE(r.config->listeners[0].routes[0].policies.rate_limit->shared);
+    r = load_sticky(yaml(", shared: false"));
+    ASSERT_TRUE(r.errors.empty()) << test::all_errors(r);
+    EXPECT_FALSE(r.config->listeners[0].routes[0].policies.rate_limit->shared);
+    r = load_sticky(yaml(", shared: maybe"));
+    EXPECT_NE(test::all_errors(r).find("rate_limit.shared"), std::string::npos) << test::all_errors(r);
 }
 
 TEST(SharedStateKeys, MistakesAreErrorsAtTheirKey) {
@@ -144,6 +163,8 @@ TEST(SharedStateKeys, MistakesAreErrorsAtTheirKey) {
         {"  redis: 127.0.0.1:6379\n  database: 16\n", "h.yaml:5:13: shared_state.database"},
         {"  redis: 127.0.0.1:6379\n  prefix: 'a b'\n", "h.yaml:5:11: shared_state.prefix: invalid prefix"},
         {"  redis: 127.0.0.1:6379\n  tls: true\n", "shared_state: unknown key \"tls\""},
+        {"  redis: 127.0.0.1:6379\n  sync: 5ms\n", "h.yaml:5:9: shared_state.sync: must be from 10ms to 10s, got 5ms"},
+        {"  redis: 127.0.0.1:6379\n  sync: 1m\n", "shared_state.sync: must be from 10ms to 10s"},
     };
     for (const auto& [yaml, expected] : cases) {
         const auto r = load_sticky(with_shared(yaml));

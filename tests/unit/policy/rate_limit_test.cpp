@@ -120,5 +120,63 @@ TEST(RateLimit, OneLimitForEveryThread) {
     EXPECT_EQ(passed.load(), 10);
 }
 
+std::uint32_t unsynced_of(LimitTable& t, std::uint64_t key) {
+    std::vector<LimitTable::Unsynced> out;
+    t.take_unsynced(out);
+    std::uint32_t n = 0;
+    for (const auto& u : out) n += u.key == key ? u.admitted : 0;
+    return n;
+}
+
+TEST(RateLimitShared, CountsWhatItAdmittedPerKeyUntilTaken) {
+    LimitTable t({per(10, minutes(1))}, 100, Duration::zero(), true);
+    ASSERT_TRUE(t.shared());
+    EXPECT_EQ(admitted(t, 1, 4, kT0), 4);
+    EXPECT_EQ(admitted(t, 2, 15, kT0), 10) << "a refusal is not counted";
+    std::vector<LimitTable::Unsynced> out;
+    t.take_unsynced(out);
+    ASSERT_EQ(out.size(), 2u) << "each key listed once";
+    std::uint32_t one = 0, two = 0;
+    for (const auto& u : out) (u.key == 1 ? one : two) = u.admitted;
+    EXPECT_EQ(one, 4u);
+    EXPECT_EQ(two, 10u);
+    EXPECT_EQ(unsynced_of(t, 1), 0u) << "taken: counting starts again";
+    EXPECT_EQ(admitted(t, 1, 1, kT0), 1);
+    EXPECT_EQ(unsynced_of(t, 1), 1u);
+}
+
+TEST(RateLimitShared, AMergedLaterTatRefusesWhatOthersSpent) {
+    LimitTable t({per(10, minutes(1))}, 100, Duration::zero(), true);
+    EXPECT_EQ(admitted(t, 7, 2, kT0), 2);
+    // The instances together spent 9 of the 10: the common TAT is 9 intervals (54 s) ahead.
+    std::array<Duration, kMaxLimitsPerTable> ahead{seconds(54)};
+    t.merge(7, ahead, kT0);
+    EXPECT_EQ(admitted(t, 7, 5, kT0), 1) << "one left of the common quota";
+    // An earlier common TAT than the local one changes nothing.
+    ahead[0] = seconds(1);
+    t.merge(7, ahead, kT0);
+    EXPECT_EQ(admitted(t, 7, 5, kT0), 0);
+}
+
+TEST(RateLimitShared, AFullListOfKeysCountsTheRestAsUntrackedWithoutAllocating) {
+    // 16 keys per shard at most (max_keys / shards): a flood of keys overflows some shard's list.
+    LimitTable t({per(100, minutes(1))}, 256, Duration::zero(), true);
+    for (std::uint64_t k = 0; k < 4000; ++k) t.acquire(k * 0x9E3779B97F4A7C15ull, kT0);
+    EXPECT_GT(t.untracked(), 0u);
+    std::vector<LimitTable::Unsynced> out;
+    t.take_unsynced(out);
+    EXPECT_LE(out.size(), 256u);
+    // Taken: the lists have room again.
+    EXPECT_EQ(admitted(t, 424242, 1, kT0), 1);
+    EXPECT_EQ(unsynced_of(t, 424242), 1u);
+}
+
+TEST(RateLimitShared, ALocalTableCountsNothing) {
+    LimitTable t({per(10, minutes(1))}, 100);
+    EXPECT_FALSE(t.shared());
+    EXPECT_EQ(admitted(t, 1, 3, kT0), 3);
+    EXPECT_EQ(unsynced_of(t, 1), 0u);
+}
+
 } // namespace
 } // namespace haven::policy

@@ -421,6 +421,35 @@ def test_dashboard_against_haven(spawn, browser, tmp_path):
         assert all(p.stat().st_size > 10_000 for p in shots)
 
 
+def test_dashboard_shows_shared_state_and_its_degraded_mode_while_redis_is_down(spawn, browser):
+    """With shared_state, the dashboard shows the Redis in use; Redis killed, it shows the local
+    fallback and the degraded (not failed) deep-health check; Redis back, connected again."""
+    from redis_procs import Redis, need_redis
+    need_redis()
+    redis = spawn.track(Redis(spawn.workdir))
+    (b1,) = spawn.backends(1)
+    cfg = make_config(pools={"web": {"servers": [{"name": b1.name, "address": b1.address}],
+                                     "sticky": {"table": {"on": "source"}}}})
+    cfg["admin"] = {"listen": "127.0.0.1:0"}
+    cfg["shared_state"] = {"redis": f"127.0.0.1:{redis.port}"}
+    haven = spawn.haven(cfg)
+    b = browser
+    with b.evidence_on_failure("dashboard-shared-state"):
+        b.open(f"http://127.0.0.1:{haven.admin_port()}/")
+        b.wait(lambda: b.attr("conn", "data-state") == "live", scaled(10), "the first status")
+        address = f"127.0.0.1:{redis.port}"
+        b.wait(lambda: address in b.text("subsystem-shared_state"), scaled(10), "the Redis in use shown")
+        b.wait(lambda: "connected" in b.text("check-shared_state"), scaled(5), "the connected check")
+        redis.kill()
+        b.wait(lambda: "down (local state)" in b.text("subsystem-shared_state"), scaled(10), "the local fallback")
+        check = b.by_testid("check-shared_state")
+        assert "degraded" in check.text, check.text
+        assert haven.get("/", listener="web").status == 200  # serving on, with the local table
+        redis.start()
+        b.wait(lambda: address in b.text("subsystem-shared_state"), scaled(15), "Redis in use again")
+        assert b.script_errors() == []
+
+
 def test_dashboard_shows_services_and_a_killed_replica_coming_back(spawn, browser):
     """The brief's auto-healing on the dashboard: each replica of a supervised service with its
     pid, state, restarts, last exit and probes; kill -9 one and watch haven start it again."""

@@ -91,10 +91,11 @@ inline std::vector<std::uint8_t> make_query(const std::string& name, std::uint16
 
 // An EDNS Client Subnet option for an IPv4 address.
 inline std::vector<std::uint8_t> ecs_v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t prefix) {
-    std::vector<std::uint8_t> addr = {a, b, c, 0};
-    addr.resize((prefix + 7u) / 8u);
-    std::vector<std::uint8_t> o = {0, 8, 0, static_cast<std::uint8_t>(4 + addr.size()), 0, 1, prefix, 0};
-    o.insert(o.end(), addr.begin(), addr.end());
+    // Appended byte by byte: g++ 12 warns (-Warray-bounds, wrongly) about a range insert here.
+    const std::uint8_t addr[4] = {a, b, c, 0};
+    const std::size_t n = (prefix + 7u) / 8u; // past 32 bits (a malformed option) the rest is zeros
+    std::vector<std::uint8_t> o = {0, 8, 0, static_cast<std::uint8_t>(4 + n), 0, 1, prefix, 0};
+    for (std::size_t i = 0; i < n; ++i) o.push_back(i < 4 ? addr[i] : 0);
     return o;
 }
 

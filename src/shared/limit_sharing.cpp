@@ -13,7 +13,9 @@ namespace limit_sharing_detail {
 // Per key and limit: TAT = max(TAT, now) + admissions x interval (GCRA charged with a batch; a
 // batch from an idle key counts from now, which errs on the strict side by at most one sync);
 // answers each TAT's lead over now (microseconds), L per key in KEYS order. Whole microseconds
-// are written with %d: Lua's default number format keeps 14 digits, a TAT has 16.
+// are written with %d: Lua's default number format keeps 14 digits, a TAT has 16. A stored value
+// that is not a number (anyone with access can write one) counts as none; a lead is at most
+// 4000 days (kMaxAheadUs), so whatever is stored, the answer is a sane integer.
 constexpr const char* kChargeScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -23,9 +25,9 @@ for k = 1, #KEYS do
   local c = tonumber(ARGV[L + 1 + k])
   local horizon = 0
   for i = 1, L do
-    local tat = tonumber(redis.call('HGET', KEYS[k], i) or '0')
-    if tat < now then tat = now end
-    tat = tat + c * tonumber(ARGV[1 + i])
+    local tat = tonumber(redis.call('HGET', KEYS[k], i) or '0') or 0
+    if tat ~= tat or tat < now then tat = now end
+    tat = math.min(tat + c * tonumber(ARGV[1 + i]), now + 345600000000000)
     redis.call('HSET', KEYS[k], i, string.format('%d', tat))
     local ahead = math.floor(tat - now)
     out[#out + 1] = ahead
@@ -37,6 +39,9 @@ return out
 )lua";
 
 constexpr Duration kCallBound = std::chrono::seconds(1); // control thread only: never a request's wait
+// The longest lead of a common TAT taken from Redis: about 11 years, past any period a limit can
+// have (a year at most), far from overflowing a steady-clock time point.
+constexpr std::int64_t kMaxAheadUs = 4000LL * 24 * 3600 * 1'000'000;
 
 } // namespace limit_sharing_detail
 
@@ -130,7 +135,11 @@ void LimitSharing::send(const Source& src, std::vector<policy::LimitTable::Unsyn
                      std::array<Duration, policy::kMaxLimitsPerTable> ahead{};
                      for (std::size_t k = 0; k < keys.size(); ++k) {
                          for (std::size_t i = 0; i < per_key; ++i) {
-                             ahead[i] = std::chrono::microseconds(r.reply.elements[k * per_key + i].integer);
+                             // Whoever can write to the Redis can put anything in a hash: a lead is
+                             // taken as 0 to kMaxAhead (no overflow, no key refused for ever).
+                             const auto& e = r.reply.elements[k * per_key + i];
+                             const std::int64_t us = e.type == RedisReply::Type::Integer ? e.integer : 0;
+                             ahead[i] = std::chrono::microseconds(std::clamp<std::int64_t>(us, 0, ld::kMaxAheadUs));
                          }
                          src.route->limiters[src.index].table->merge(keys[k], ahead, now);
                          ++counters_.keys;

@@ -119,6 +119,29 @@ TEST_F(SharedLimit, WithRedisDownEachInstanceLimitsAloneAndItsCountsAreDroppedNo
     EXPECT_TRUE(left.empty()) << "taken and dropped";
 }
 
+TEST_F(SharedLimit, WhatAnyoneWroteIntoTheRedisHashIsBoundedNeverACrash) {
+    Instance a(io, server->port(), clock, 10);
+    ASSERT_TRUE(until([&] { return a.client.connected(); }));
+    const auto planted = [&](std::uint64_t key, const char* junk) {
+        EXPECT_TRUE(server->command({"HSET", a.sharing.key_of("web:0:route", key), "1", junk}).has_value());
+        EXPECT_EQ(a.admit(key, 1, clock.now()), 1) << junk; // locally: the first of the burst
+        sync(a);
+    };
+    // Not a number, or in the past: counts as nothing stored; the rest of the burst is left.
+    planted(1, "abc");
+    EXPECT_EQ(a.admit(1, 20, clock.now()), 9);
+    planted(2, "-5");
+    EXPECT_EQ(a.admit(2, 20, clock.now()), 9);
+    // Far in the future (or too large for a number): refused, for at most the bound, then over.
+    planted(3, "1e300");
+    EXPECT_EQ(a.admit(3, 5, clock.now()), 0);
+    planted(4, "99999999999999999999999");
+    EXPECT_EQ(a.admit(4, 5, clock.now()), 0);
+    EXPECT_EQ(a.sharing.counters().failed_calls, 0u);
+    clock.advance(std::chrono::hours(24 * 4001));
+    EXPECT_EQ(a.admit(3, 1, clock.now()), 1) << "the bound ends it";
+}
+
 TEST_F(SharedLimit, TheTimerRunsRoundsEveryInterval) {
     Instance a(io, server->port(), clock, 10);
     ASSERT_TRUE(until([&] { return a.client.connected(); }));

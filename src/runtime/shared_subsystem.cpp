@@ -122,10 +122,11 @@ void SharedSubsystem::limit_metrics(admin::metrics::Exposition& e) {
                   "down or a call failed (unsent), or not counted because too many keys waited (untracked).",
                   {{"result", result}}, static_cast<double>(n));
     }
-    e.counter("haven_shared_limit_calls_total", "Calls of the shared-limit script: answered (ok) or failed.",
-              {{"result", "ok"}}, static_cast<double>(c.calls));
-    e.counter("haven_shared_limit_calls_total", "Calls of the shared-limit script: answered (ok) or failed.",
-              {{"result", "failed"}}, static_cast<double>(c.failed_calls));
+    const std::pair<const char*, std::uint64_t> calls[] = {{"ok", c.calls}, {"failed", c.failed_calls}};
+    for (const auto& [result, n] : calls) {
+        e.counter("haven_shared_limit_calls_total", "Calls of the shared-limit script: answered (ok) or failed.",
+                  {{"result", result}}, static_cast<double>(n));
+    }
     e.counter("haven_shared_limit_keys_total", "Keys whose counts Redis took and whose common state was merged back.",
               {}, static_cast<double>(c.keys));
 }
@@ -170,11 +171,11 @@ void SharedSubsystem::status(nlohmann::json& out) {
     j["writes"] = {{"published", c.published}, {"superseded", c.superseded}, {"failed", c.failed}, {"dropped", c.dropped}};
     j["entries"] = {{"applied", c.applied}, {"stale", c.stale}, {"loaded", c.loaded}};
     const auto& l = limits_->counters();
-    const auto sources = shared_limits();
     nlohmann::json ids = nlohmann::json::array();
-    for (const auto& src : sources) ids.push_back(src.route->limiters[src.index].id);
-    j["limits"] = {{"tables", std::move(ids)}, {"sync_ms", std::chrono::duration_cast<std::chrono::milliseconds>(limits_->interval()).count()},
-                   {"sent", l.sent}, {"unsent", l.unsent}, {"keys", l.keys}};
+    for (const auto& src : shared_limits()) ids.push_back(src.route->limiters[src.index].id);
+    const auto sync_ms = std::chrono::duration_cast<std::chrono::milliseconds>(limits_->interval()).count();
+    j["limits"] = {{"tables", std::move(ids)}, {"sync_ms", sync_ms}, {"sent", l.sent}, {"unsent", l.unsent},
+                   {"keys", l.keys}};
     out["shared_state"] = std::move(j);
 }
 

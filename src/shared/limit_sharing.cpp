@@ -70,8 +70,6 @@ void LimitSharing::stop() {
     timer_->cancel();
 }
 
-std::size_t LimitSharing::tables() const { return sources_().size(); }
-
 std::string LimitSharing::key_of(std::string_view id, std::uint64_t key) const {
     return fmt::format("{}:limit:{}:{:016x}", prefix_, id, key);
 }
@@ -122,7 +120,7 @@ void LimitSharing::send(const Source& src, std::vector<policy::LimitTable::Unsyn
                  [this, alive = alive_, src, keys = std::move(keys), admitted](RedisResult r) {
                      if (!*alive) return;
                      --in_flight_;
-                     const auto& table = *src.route->limiters[src.index].table;
+                     auto& table = *src.route->limiters[src.index].table;
                      const std::size_t per_key = table.limits().size();
                      if (r.status != RedisStatus::Ok || r.reply.elements.size() != keys.size() * per_key) {
                          ++counters_.failed_calls;
@@ -141,7 +139,7 @@ void LimitSharing::send(const Source& src, std::vector<policy::LimitTable::Unsyn
                              const std::int64_t us = e.type == RedisReply::Type::Integer ? e.integer : 0;
                              ahead[i] = std::chrono::microseconds(std::clamp<std::int64_t>(us, 0, ld::kMaxAheadUs));
                          }
-                         src.route->limiters[src.index].table->merge(keys[k], ahead, now);
+                         table.merge(keys[k], ahead, now);
                          ++counters_.keys;
                      }
                  });

@@ -59,7 +59,6 @@ public:
         std::uint64_t unsent = 0;       // admissions dropped: Redis down, a call failed, too many out
     };
     const Counters& counters() const { return counters_; }
-    std::size_t tables() const;
     Duration interval() const { return interval_; }
 
     // The Redis key of one table's key (a hash: field i is limit i's TAT in microseconds).

@@ -73,7 +73,8 @@ def test_a_user_pinned_through_one_instance_keeps_its_server_through_the_other(s
 
 
 def test_redis_killed_under_load_costs_nothing_and_sharing_resumes_when_it_returns(spawn):
-    redis, a, b = redis_pair(spawn)
+    # A shared rate limit the load never reaches: its counts go to Redis until it dies, then stay local.
+    redis, a, b = redis_pair(spawn, route_policies={"rate_limit": {"limits": ["1000000 per second"], "key": "client"}})
     loads = [ClosedLoop(h.port(), 8, duration=scaled(4)) for h in (a, b)]
     redis.kill()
     wait_until(lambda: metric(a, "haven_shared_state_up") == 0, scaled(5), what="a sees Redis gone")
@@ -87,6 +88,7 @@ def test_redis_killed_under_load_costs_nothing_and_sharing_resumes_when_it_retur
         out = load.finish()
         assert out and not load.failures(), load.failures()[:5]
     assert metric(a, "haven_shared_state_backlog") >= len(local)
+    assert metric(a, "haven_shared_limit_admissions_total", result="unsent") > 0
     # Redis back on the same port (empty: nothing persisted): both reconnect, a sends what waited,
     # and b then pins those users as a did.
     redis.start()

@@ -33,13 +33,30 @@ json health_check(const config::HealthCheck& h) {
     json j = {{"interval_ms", ms(h.interval)}, {"timeout_ms", ms(h.timeout)},   {"fast_interval_ms", ms(h.fast_interval)},
               {"down_interval_ms", ms(h.down_interval)}, {"rise", h.rise},    {"fall", h.fall},
               {"jitter", h.jitter},                       {"initial", name_of(h.initial)}, {"port", h.port}};
+    if (h.connect) j["connect"] = *h.connect;
     if (h.kind == config::HealthCheck::Kind::Tcp) {
         j["tcp"] = json::object();
+    } else if (h.kind == config::HealthCheck::Kind::Postgres) {
+        // The password itself is never shown, only where it comes from.
+        j["postgres"] = {{"user", h.postgres.user},
+                         {"database", h.postgres.database},
+                         {"password_file", h.postgres.password_file},
+                         {"sslmode", h.postgres.sslmode}};
     } else {
         j["http"] = {{"method", h.method}, {"path", h.path}, {"host", h.host}, {"expect_status", statuses(h.expect_status)},
                      {"expect_body", h.expect_body}};
     }
     return j;
+}
+
+const char* role_name(config::PoolRole r) {
+    switch (r) {
+    case config::PoolRole::Any: return "any";
+    case config::PoolRole::Primary: return "primary";
+    case config::PoolRole::Replica: return "replica";
+    case config::PoolRole::PreferReplica: return "prefer_replica";
+    }
+    return "?";
 }
 
 json breaker(const config::CircuitBreakerPolicy& b) {
@@ -139,6 +156,10 @@ json pool(const config::Pool& p) {
               {"all_backups", p.all_backups},
               {"on_all_down", p.on_all_down == config::OnAllDown::TryAll ? "try_all" : "fail"},
               {"slow_start_ms", ms(p.slow_start)},
+              {"role", role_name(p.role)},
+              {"max_lag_ms", ms(p.max_lag)},
+              {"max_lag_bytes", p.max_lag_bytes},
+              {"on_marked_down", p.marked_down() == config::OnMarkedDown::ShutdownSessions ? "shutdown_sessions" : "none"},
               {"retries", p.retries},
               {"retry_on", p.retry_on},
               {"per_try_timeout_ms", ms(p.per_try_timeout)},

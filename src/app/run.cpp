@@ -23,11 +23,25 @@ std::optional<config::Config> load_or_report(const std::string& path) {
 
 std::string duration(config::Duration d) { return config::rules::duration_text(d); }
 
+// "role primary: ...": what a database pool sends where (docs/database-ha.md).
+void print_role(const config::Pool& p) {
+    const char* what = p.role == config::PoolRole::Primary ? "primary: only the one server that claims primary (none while two do)"
+                       : p.role == config::PoolRole::Replica ? "replica: replicas only"
+                                                             : "prefer_replica: replicas, else the primary";
+    std::string lag;
+    if (p.max_lag.count() > 0) lag += fmt::format(", lag at most {}", duration(p.max_lag));
+    if (p.max_lag_bytes > 0) lag += fmt::format(", at most {} bytes behind", p.max_lag_bytes);
+    fmt::print("    role {}{}; connections to a server that goes down are {}\n", what, lag,
+               p.marked_down() == config::OnMarkedDown::ShutdownSessions ? "shut" : "kept");
+}
+
 // "http GET /health every 1s (timeout 1s, fast 500ms, down 1s, rise 2, fall 2, jitter 10%,
 // initial check)", and the times those settings give.
 void print_check(const config::HealthCheck& h) {
     const std::string what = h.kind == config::HealthCheck::Kind::Tcp ? std::string("tcp connect")
-                                                                       : fmt::format("http {} {}", h.method, h.path);
+                             : h.kind == config::HealthCheck::Kind::Postgres
+                                 ? fmt::format("postgres role as {}@{}", h.postgres.user, h.postgres.database)
+                                 : fmt::format("http {} {}", h.method, h.path);
     fmt::print("    health check: {}{} every {} (timeout {}, fast {}, down {}, rise {}, fall {}, jitter {:.0f}%, initial {})\n",
                what, h.port ? fmt::format(" on port {}", h.port) : "", duration(h.interval), duration(h.timeout),
                duration(h.fast_interval), duration(h.down_interval), h.rise, h.fall, h.jitter * 100,
@@ -57,6 +71,7 @@ void print_pool(const config::Pool& p) {
         fmt::print("    queue: at most {} waiting, each for up to {}, when every server it may use is at max_connections\n",
                    p.queue.max, p.queue.timeout.count() ? duration(p.queue.timeout) : "timeouts.connect");
     }
+    if (p.role != config::PoolRole::Any) print_role(p);
     if (p.health_check) {
         print_check(*p.health_check);
     } else {

@@ -115,6 +115,9 @@ private:
     bool health_check(const Field& f, HealthCheck& out) {
         Pool scratch;
         read_pool_failover_key(r_, "health_check", f, scratch);
+        if (scratch.health_check && scratch.health_check->kind == HealthCheck::Kind::Postgres) {
+            r_.error(f, "a region or member is checked with http: or tcp: (postgres: is for pools)");
+        }
         if (scratch.health_check) out = *scratch.health_check;
         return scratch.health_check.has_value();
     }

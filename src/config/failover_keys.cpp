@@ -7,6 +7,7 @@
 #include "config/failover_keys.hpp"
 
 #include "config/retry_on.hpp"
+#include "config/role_keys.hpp"
 
 #include <cmath>
 #include <optional>
@@ -15,8 +16,8 @@ namespace haven::config {
 namespace {
 
 constexpr std::string_view kHealthCheckKeys[] = {
-    "http",          "tcp",  "port", "interval", "timeout", "fast_interval",
-    "down_interval", "rise", "fall", "jitter",   "initial"};
+    "http",          "tcp",  "postgres", "port",   "interval", "timeout", "fast_interval",
+    "down_interval", "rise", "fall",     "jitter", "initial", "connect"};
 constexpr std::string_view kHttpCheckKeys[] = {"method", "path", "host", "expect_status",
                                                "expect_body"};
 constexpr std::string_view kOverrideKeys[] = {"path", "host", "port", "expect_body",
@@ -54,7 +55,7 @@ public:
         else if (key == "all_backups") r_.read_bool(f, p.all_backups);
         else if (key == "on_all_down") r_.read_enum(f, kOnAllDown, p.on_all_down);
         else if (key == "slow_start") r_.read_duration(f, true, p.slow_start);
-        else retry_key(key, f, p);
+        else if (!read_pool_role_key(r_, key, f, p)) retry_key(key, f, p);
     }
 
     void server_key(std::string_view key, const Field& f, Server& s) {
@@ -101,8 +102,11 @@ private:
         std::optional<Field> kind, interval, timeout;
         CheckKeysWritten written;
         bool ok = r_.each_key(m, kHealthCheckKeys, [&](std::string_view key, const Field& f) {
-            if (key == "http" || key == "tcp") {
+            if (key == "http" || key == "tcp" || key == "postgres") {
                 check_kind(key, f, kind, hc);
+            } else if (key == "connect") {
+                bool connect = false;
+                if (r_.read_bool(f, connect)) hc.connect = connect;
             } else if (key == "port") {
                 read_port(f, hc.port);
             } else if (key == "interval") {
@@ -123,7 +127,7 @@ private:
             }
         });
         if (!ok) return;
-        if (!kind) r_.error(m, "needs http: or tcp: (the kind of check to run)");
+        if (!kind) r_.error(m, "needs http:, tcp: or postgres: (the kind of check to run)");
         derive_check_defaults(hc, written);
         check_timeout(hc, interval, timeout);
     }
@@ -132,11 +136,16 @@ private:
                     HealthCheck& hc) {
         if (kind) {
             SourceLoc first{kind->key_mark.line + 1, kind->key_mark.column + 1};
-            r_.error(at_key(f), "a check is http or tcp, not both (the other is at " +
+            r_.error(at_key(f), "a check is one of http, tcp or postgres (another is at " +
                                     rules::loc_text(first) + ")");
             return;
         }
         kind = f;
+        if (key == "postgres") {
+            hc.kind = HealthCheck::Kind::Postgres;
+            read_postgres_check(r_, f, hc.postgres);
+            return;
+        }
         if (key == "tcp") {
             hc.kind = HealthCheck::Kind::Tcp;
             r_.each_key(f, std::span<const std::string_view>{}, [](auto&&...) {});

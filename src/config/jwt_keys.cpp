@@ -149,28 +149,8 @@ private:
         if (f.value.IsSequence() && f.value.size() == 0) r_.error(f, "must list at least one algorithm");
     }
 
-    // A file's bytes. Rules: a regular file (a FIFO would block the load), readable, at most 1 MiB.
     std::optional<std::string> read_file(const Field& f, const std::string& written) {
-        namespace fs = std::filesystem;
-        fs::path path(written);
-        if (path.is_relative()) path = fs::path(r_.file()).parent_path() / path;
-        struct stat st {};
-        if (::stat(path.c_str(), &st) != 0) {
-            r_.error(f, "cannot read " + rules::quote(path.string()) + ": " + std::strerror(errno));
-            return std::nullopt;
-        }
-        if (!S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) > kMaxKeyFileBytes) {
-            r_.error(f, rules::quote(path.string()) + " is not a regular file of at most 1 MiB");
-            return std::nullopt;
-        }
-        std::ifstream in(path, std::ios::binary);
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        if (!in) {
-            r_.error(f, "cannot read " + rules::quote(path.string()));
-            return std::nullopt;
-        }
-        return ss.str();
+        return r_.read_file(f, written, kMaxKeyFileBytes);
     }
 
     void keys(const Field& f) {

@@ -260,9 +260,25 @@ enum class InitialHealth { Check, Up, Down };
 // Active health checks (docs/failover.md). Defaults follow HAProxy's `check` where it has one.
 // timeout, fast_interval and down_interval follow `interval` unless written (the loader derives
 // them, see derive_check_defaults); the values below are those for the default interval.
+// `health_check.postgres:` (docs/database-ha.md): log in with libpq and ask the server its role
+// (pg_is_in_recovery()) and, on a replica, its replay lag.
+struct PostgresCheck {
+    std::string user = "postgres";
+    std::string database = "postgres";
+    std::string password_file; // "" : no password (trust, or a .pgpass the process can read)
+    std::string password;      // read from password_file at load; never printed or logged
+    std::string sslmode = "prefer"; // libpq's: disable, allow, prefer, require
+    bool operator==(const PostgresCheck&) const = default;
+};
+
 struct HealthCheck {
-    enum class Kind { Http, Tcp };
+    enum class Kind { Http, Tcp, Postgres };
     Kind kind = Kind::Http;
+    PostgresCheck postgres;                         // kind Postgres
+    // Also connect to the server's own (traffic) port before each check, so a check on another
+    // port (Patroni's REST API) cannot pass while the service itself refuses connections. Unset:
+    // on in a pool with `role:` whose check has its own `port:`, off otherwise.
+    std::optional<bool> connect;
     std::string method = "GET";
     std::string path = "/health";
     std::string host;                               // Host header; empty: the server's address
@@ -332,6 +348,13 @@ struct OutlierDetection {
 
 enum class OnAllDown { Fail, TryAll };
 
+// Which database role a pool's servers must have (docs/database-ha.md): Any — no role check;
+// Primary — the one writable server (none when zero or two claim it); Replica — read-only
+// servers within max_lag; PreferReplica — the replicas, else the primary.
+enum class PoolRole { Any, Primary, Replica, PreferReplica };
+// What happens to open connections to a server that goes down (HAProxy `on-marked-down`).
+enum class OnMarkedDown { None, ShutdownSessions };
+
 // Idle upstream connections kept per server and per worker thread.
 struct UpstreamKeepalive {
     std::uint32_t max_idle = 1024; // enough for every request in flight to find a warm connection
@@ -351,6 +374,14 @@ struct Pool {
     bool all_backups = false;
     OnAllDown on_all_down = OnAllDown::Fail;
     Duration slow_start{0};
+    // Database roles (docs/database-ha.md).
+    PoolRole role = PoolRole::Any;
+    Duration max_lag{0};            // replicas: replay lag in time; 0: no bound
+    std::uint32_t max_lag_bytes = 0; // replicas: bytes behind the primary; 0: no bound
+    std::optional<OnMarkedDown> on_marked_down; // unset: shutdown_sessions with a role, else none
+    OnMarkedDown marked_down() const {
+        return on_marked_down.value_or(role == PoolRole::Any ? OnMarkedDown::None : OnMarkedDown::ShutdownSessions);
+    }
     // Retries (docs/proxying.md, "Retry rules"). Defaults retry only what is always safe.
     std::uint32_t retries = 2;
     std::vector<std::string> retry_on = {"connect-failure", "reset"};

@@ -7,6 +7,7 @@
 #include "config/observe_keys.hpp"
 #include "config/value_rules.hpp"
 #include "config/retry_on.hpp"
+#include "config/role_keys.hpp"
 #include "config/sticky_keys.hpp"
 
 #include <cstdio>
@@ -269,6 +270,7 @@ private:
         fraction(p.loc, path + ".max_retry_ratio", p.max_retry_ratio, rules::kMaxRetryRatio);
         range(p.loc, path + ".min_retries_per_second", rules::kMinRetriesPerSecond, p.min_retries_per_second);
         duration(p.loc, path + ".retry_backoff", p.retry_backoff, false);
+        check_pool_roles(p, path, [this](SourceLoc loc, std::string m) { add(loc, std::move(m)); });
     }
 
     // Rules: as in failover_keys.cpp, and a check ends before the next is due (timeout < interval).

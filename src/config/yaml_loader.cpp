@@ -46,6 +46,8 @@ constexpr std::string_view kPoolKeys[] = {
     "health_check", "outlier_detection", "min_healthy", "all_backups", "on_all_down", "slow_start",
     "retries", "retry_on", "per_try_timeout", "retry_non_idempotent", "retry_buffer",
     "max_retry_ratio", "min_retries_per_second", "retry_backoff",
+    // read in role_keys.cpp (through failover_keys.cpp):
+    "role", "max_lag", "max_lag_bytes", "on_marked_down",
     // read in policy_keys.cpp:
     "circuit_breaker", "resource_limits", "queue",
     // read in tls_keys.cpp:

@@ -3,9 +3,14 @@
 #include "config/yaml_reader.hpp"
 
 #include <netdb.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <cstring>
 
 namespace haven::config {
@@ -279,6 +284,30 @@ std::optional<std::string> Reader::resolve(const std::string& host) {
     auto result = resolve_(host);
     resolved_.emplace(host, result);
     return result;
+}
+
+std::optional<std::string> Reader::read_file(const Field& f, const std::string& written, std::uint64_t max_bytes) {
+    namespace fs = std::filesystem;
+    fs::path path(written);
+    if (path.is_relative()) path = fs::path(file_).parent_path() / path;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        error(f, "cannot read " + rules::quote(path.string()) + ": " + std::strerror(errno));
+        return std::nullopt;
+    }
+    if (!S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+        error(f, rules::quote(path.string()) + " is not a regular file of at most " + std::to_string(max_bytes) +
+                     " bytes");
+        return std::nullopt;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (!in) {
+        error(f, "cannot read " + rules::quote(path.string()));
+        return std::nullopt;
+    }
+    return ss.str();
 }
 
 } // namespace haven::config

@@ -84,6 +84,11 @@ public:
     // Parses host:port and resolves host names. On a resolution failure `out` is still filled.
     bool read_endpoint(const Field& f, bool allow_port_zero, Endpoint& out);
 
+    // The bytes of the file `written` names (relative to the config file's folder), or nullopt
+    // after reporting why not at `f`. Rules: a regular file (a FIFO would block the load),
+    // readable, at most max_bytes.
+    std::optional<std::string> read_file(const Field& f, const std::string& written, std::uint64_t max_bytes);
+
     // The scalar text, or nullopt after reporting "expected <what>, got <kind>".
     std::optional<std::string_view> scalar(const Field& f, std::string_view what);
 

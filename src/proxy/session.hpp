@@ -4,6 +4,10 @@
 
 #include "core/clock.hpp"
 
+namespace haven::upstream {
+class PoolRuntime;
+}
+
 namespace haven::proxy {
 
 class Session {
@@ -20,6 +24,9 @@ public:
     virtual void on_drain() = 0;
     // The drain timeout passed: abort whatever is in progress (the session then ends by itself).
     virtual void force_close() = 0;
+    // `pool` has a new snapshot with servers whose connections must end (HostSet::shut): a
+    // session relaying to one of them closes (tcp; an HTTP request ends on its own).
+    virtual void on_servers_shut(const upstream::PoolRuntime& pool) {}
 
     std::uint32_t slot = 0; // the listener it came in on (see Snapshot)
     Session* prev = nullptr;

@@ -27,6 +27,7 @@ std::string_view flag_name(ResponseFlag f) {
     case ResponseFlag::Draining: return "draining";
     case ResponseFlag::UpstreamTls: return "upstream tls failure";
     case ResponseFlag::TlsHandshake: return "tls handshake";
+    case ResponseFlag::ServerShutdown: return "server shutdown";
     }
     return "?";
 }

@@ -44,6 +44,8 @@ enum class ResponseFlag : std::uint8_t {
                          // verified, no version or cipher in common, or it closed): nothing sent
     TlsHandshake,        // the client's TLS handshake failed (tcp listeners; http ones log nothing,
                          // as no request came: see haven_tls_handshakes_total)
+    ServerShutdown,      // tcp: the relay was cut because its server went down or lost its role
+                         // (on_marked_down: shutdown_sessions, docs/database-ha.md)
 };
 
 std::string_view flag_name(ResponseFlag f);

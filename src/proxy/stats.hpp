@@ -20,7 +20,7 @@ private:
     std::atomic<std::uint64_t> v_{0};
 };
 
-inline constexpr std::size_t kFlagCount = static_cast<std::size_t>(ResponseFlag::TlsHandshake) + 1;
+inline constexpr std::size_t kFlagCount = static_cast<std::size_t>(ResponseFlag::ServerShutdown) + 1;
 
 struct WorkerStats {
     Counter connections_accepted;

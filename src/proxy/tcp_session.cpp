@@ -66,6 +66,17 @@ void TcpSession::force_close() {
     server_.close();
 }
 
+// on_marked_down: shutdown_sessions — the server this relay goes to is down or lost its role
+// (docs/database-ha.md): end the relay now so no client keeps writing to a demoted primary.
+void TcpSession::on_servers_shut(const upstream::PoolRuntime& pool) {
+    if (pool_ != &pool) return;
+    const auto& shut = pool.hosts().shut;
+    if (host_ >= shut.size() || !shut[host_]) return;
+    flag_ = ResponseFlag::ServerShutdown;
+    shut_ = true;
+    force_close();
+}
+
 void TcpSession::on_deadline(Deadline* d) {
     auto* s = static_cast<TcpSession*>(d->owner);
     s->timed_out_ = true;
@@ -135,6 +146,7 @@ net::awaitable<void> TcpSession::run() {
         flag_ = ResponseFlag::None;
         net::set_stream_options(server_.socket()); // client_ inherited the listener's options
         auto* rt = pool->acquire(host_);
+        pool_ = pool;
         const auto idle = w_.config().timeouts.client_idle;
         w_.deadlines.set(deadline_, idle);
         char* ab = w_.buffers.acquire();
@@ -144,7 +156,8 @@ net::awaitable<void> TcpSession::run() {
         w_.buffers.release(ab);
         w_.buffers.release(ba);
         pool->release(rt);
-        if (timed_out_) flag_ = ResponseFlag::ClientTimeout;
+        pool_ = nullptr;
+        if (timed_out_ && !shut_) flag_ = ResponseFlag::ClientTimeout;
     } else if (!pool && flag_ == ResponseFlag::None) {
         flag_ = ResponseFlag::NoRoute;
     }

@@ -23,6 +23,7 @@ public:
     void close_idle() override {}
     void on_drain() override {} // relays run until they end or the drain timeout passes
     void force_close() override;
+    void on_servers_shut(const upstream::PoolRuntime& pool) override;
 
 private:
     net::awaitable<void> run();
@@ -40,7 +41,9 @@ private:
     std::string client_ip_;
     Deadline deadline_;
     bool timed_out_ = false;
+    bool shut_ = false; // on_servers_shut ended the relay
     upstream::HostIndex host_ = upstream::kNoHost;
+    upstream::PoolRuntime* pool_ = nullptr; // while relaying: the pool of host_
     std::string tried_;
     std::uint8_t attempts_ = 0;
     ResponseFlag flag_ = ResponseFlag::None;

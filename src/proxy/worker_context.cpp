@@ -101,6 +101,7 @@ void WorkerContext::apply(std::shared_ptr<const Snapshot> snapshot) {
         }
         if (kept) {
             kept->update(set);
+            shut_sessions(*kept);
         } else {
             kept = std::make_unique<upstream::PoolRuntime>(set, deadlines, random, index);
         }
@@ -118,6 +119,7 @@ void WorkerContext::apply_pool(std::shared_ptr<const upstream::HostSet> set) {
     for (auto& p : pools_) {
         if (p->hosts().name == set->name) {
             p->update(std::move(set));
+            shut_sessions(*p);
             return;
         }
     }
@@ -137,6 +139,16 @@ void WorkerContext::remove_session(Session* s) {
     if (sessions_head_ == s) sessions_head_ = s->next;
     s->prev = s->next = nullptr;
     --session_count_;
+}
+
+void WorkerContext::shut_sessions(const upstream::PoolRuntime& pool) {
+    const auto& shut = pool.hosts().shut;
+    if (std::find(shut.begin(), shut.end(), std::uint8_t{1}) == shut.end()) return;
+    for (Session* s = sessions_head_; s;) {
+        Session* next = s->next; // the session may close, never unlink, here (its coroutine ends later)
+        s->on_servers_shut(pool);
+        s = next;
+    }
 }
 
 bool WorkerContext::evict_idle_session() {

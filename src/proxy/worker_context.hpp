@@ -78,6 +78,9 @@ public:
     void remove_session(Session* s);
     // Closes the longest-idle client connection of this worker; false if none is idle.
     bool evict_idle_session();
+    // Tells the sessions relaying to `pool` that some of its servers' connections must end
+    // (HostSet::shut); nothing when the snapshot shuts none.
+    void shut_sessions(const upstream::PoolRuntime& pool);
     // Starts accepting on a listening socket bound by the control thread (adopts the descriptor).
     void add_listener(std::uint32_t slot, int fd, bool v6);
     // Stops accepting on a listener; its idle connections close, busy ones after their response.

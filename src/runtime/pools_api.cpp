@@ -78,6 +78,8 @@ json server_json(const upstream::ServerStatus& s, const upstream::HostInfo& h, b
             {"ejections", s.ejections},
             {"refusals", s.refusals_total},
             {"checks", s.checks},
+            {"role", s.role},
+            {"lag_seconds", s.lag_seconds},
             {"check_failures", s.check_failures},
             {"last_check", s.last_check},
             {"last_check_ms", s.last_check_ms},
@@ -111,6 +113,8 @@ json pool_json(const upstream::PoolState& p, const config::Pool* cfg) {
             {"serving", set->eligible.size()},
             {"total", status.size()},
             {"failovers", p.failovers()},
+            {"primaries", p.primaries()},
+            {"split_brains", p.split_brains()},
             {"servers", servers}};
 }
 

@@ -150,6 +150,25 @@ void sticky_metrics(Exposition& e, const upstream::PoolState& p) {
     }
 }
 
+// Pools with `role:` (docs/database-ha.md): alert when haven_pool_primaries != 1.
+void role_metrics(Exposition& e, const upstream::PoolState& p) {
+    const auto& cfg = p.config();
+    if (cfg.role == config::PoolRole::Any) return;
+    const Labels l{{"pool", p.name()}};
+    if (cfg.role == config::PoolRole::Primary) {
+        e.gauge("haven_pool_primaries",
+                "Servers up and claiming primary in a role: primary pool (1 is right; 0 or 2+ routes no connection).", l,
+                static_cast<double>(p.primaries()));
+        e.counter("haven_pool_split_brains_total", "Times two or more servers of a role: primary pool claimed primary at once.",
+                  l, static_cast<double>(p.split_brains()));
+    }
+    for (const auto& s : p.status()) {
+        if (s.role != "replica") continue;
+        e.gauge("haven_server_replication_lag_seconds", "A replica's replay lag at its last postgres check.",
+                {{"pool", p.name()}, {"server", s.name}}, s.lag_seconds);
+    }
+}
+
 void pool_metrics(Exposition& e, const upstream::ControlPlane& plane) {
     for (const auto& p : plane.pools()) {
         breaker_metrics(e, *p);
@@ -167,6 +186,7 @@ void pool_metrics(Exposition& e, const upstream::ControlPlane& plane) {
         e.gauge("haven_pool_panic", "1 when no server is up and on_all_down: try_all balances over all of them.", l,
                 set->mode == upstream::ServingMode::Panic ? 1 : 0);
         e.counter("haven_failovers_total", "Changes of the pool's serving tier.", l, static_cast<double>(p->failovers()));
+        role_metrics(e, *p);
         server_metrics(e, *p);
     }
 }

@@ -76,6 +76,10 @@ struct HostSet {
     std::vector<std::uint8_t> sticky_ok;
     // The pool's `tls:` (null: plain TCP to its servers), the same object while it does not change.
     std::shared_ptr<const net::tls::ClientContext> tls;
+    // `on_marked_down: shutdown_sessions`: per host, 1 when the connections open to it must end
+    // now (down, in maintenance, or one of two servers claiming primary); empty when the pool
+    // keeps them (the default without `role:`).
+    std::vector<std::uint8_t> shut;
 };
 
 // The pool's static parts (names, resolved addresses, balancing and retry settings), with no

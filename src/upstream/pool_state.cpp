@@ -1,7 +1,9 @@
 #include "upstream/pool_state.hpp"
+#include "upstream/pool_server.hpp"
 
 #include "upstream/circuit/breaker_config.hpp"
 #include "upstream/health/from_config.hpp"
+#include "upstream/health/role.hpp"
 
 #include <fmt/format.h>
 
@@ -9,33 +11,6 @@
 #include <stdexcept>
 
 namespace haven::upstream {
-
-struct PoolState::Server {
-    config::Server cfg;
-    HostInfo info;
-    HealthStatus health = HealthStatus::Up;
-    AdminState admin = AdminState::Ready;
-    std::uint32_t weight = 1;
-    TimePoint up_since{};
-    std::unique_ptr<HealthChecker> checker;
-    std::string last_check;
-    double last_check_ms = 0;
-    std::int64_t last_check_time_us = 0;
-    std::uint64_t checks = 0;
-    std::uint64_t check_failures = 0;
-    std::uint64_t ejections_total = 0;
-    bool changed_once = false; // health changed at least once since the server was added
-    // Refused connects (HostSignals::refusals): the count last read, whether the server is out
-    // because of them, how many a passing check answered, and the episodes so far.
-    std::uint64_t refusals_seen = 0;
-    bool refused = false;
-    std::uint64_t refusals_cleared = 0;
-    std::uint64_t refusals_total = 0;
-    bool region_down = false; // its cfg.region is down
-    // In a pool without active checks: the TCP connect check that answers a refusal.
-    std::unique_ptr<HealthChecker> refusal_check;
-    EjectCause eject_cause = EjectCause::Response;
-};
 
 namespace {
 
@@ -64,23 +39,6 @@ OutlierParams outlier_params(const config::OutlierDetection& o) {
     p.max_ejection = std::chrono::duration_cast<Duration>(o.max_ejection);
     p.max_ejected_percent = o.max_ejected_percent;
     return p;
-}
-
-// The pool's check with the server's overrides applied.
-HttpProbeSpec probe_spec(const config::HealthCheck& h, const config::Server& s, const std::optional<config::TlsUpstream>& tls) {
-    HttpProbeSpec spec = http_probe_spec(h);
-    spec.expect_status.clear();
-    auto ranges = h.expect_status;
-    if (s.health_check) {
-        const auto& o = *s.health_check;
-        if (o.path) spec.path = *o.path;
-        if (o.host) spec.host = *o.host;
-        if (o.expect_body) spec.expect_body = *o.expect_body;
-        if (o.expect_status) ranges = *o.expect_status;
-    }
-    for (const auto& [lo, hi] : ranges) spec.expect_status.push_back({lo, hi});
-    if (tls) spec.tls = TlsTarget{tls->context, s.address.host};
-    return spec;
 }
 
 std::uint16_t probe_port(const config::HealthCheck& h, const config::Server& s, std::uint16_t server_port) {
@@ -189,16 +147,7 @@ void PoolState::start_checker(Server& s, bool recheck) {
     auto target = s.info.endpoint;
     target.port(probe_port(h, s.cfg, target.port()));
     const auto params = health_params(h);
-    std::unique_ptr<Probe> probe;
-    if (env_.make_probe) {
-        probe = env_.make_probe(h, s.cfg, target);
-    } else if (h.kind == config::HealthCheck::Kind::Tcp) {
-        TlsTarget tls;
-        if (config_.tls) tls = TlsTarget{config_.tls->context, s.cfg.address.host};
-        probe = make_tcp_probe(env_.io, target, params.timeout, env_.scheduler, std::move(tls));
-    } else {
-        probe = make_http_probe(env_.io, target, probe_spec(h, s.cfg, config_.tls), params.timeout, env_.scheduler);
-    }
+    std::unique_ptr<Probe> probe = make_probe(s, target);
     Server* sp = &s;
     // A server with no result yet is checked at once (before haven accepts connections, or as
     // soon as a reload adds it); with `initial: check` that first result sets its state. So is a
@@ -207,6 +156,7 @@ void PoolState::start_checker(Server& s, bool recheck) {
     const bool first_decides = unknown && h.initial == config::InitialHealth::Check;
     s.checker = std::make_unique<HealthChecker>(env_.scheduler, env_.random, std::move(probe), params, s.health,
                                                 [this, sp](const HealthReport& r) { on_report(*sp, r); }, first_decides);
+    if (config_.role != config::PoolRole::Any) s.checker->set_judge([this, sp](ProbeResult& r) { judge(*sp, r); });
     s.checker->start(unknown ? HealthChecker::FirstProbe::Now : HealthChecker::FirstProbe::Spread);
 }
 
@@ -249,11 +199,12 @@ void PoolState::reconfigure(const config::Pool& pool, std::uint32_t pool_id) {
 
 void PoolState::on_report(Server& s, const HealthReport& r) {
     ++s.checks;
+    const bool role_news = note_role(s, r.result);
     if (!r.result.ok) ++s.check_failures;
     s.last_check = r.result.reason;
     s.last_check_ms = to_ms(r.result.took);
     s.last_check_time_us = wall_time_us();
-    bool changed = false;
+    bool changed = role_news;
     if (r.transition == HealthTransition::Changed) {
         s.changed_once = true;
         s.health = r.status;
@@ -404,7 +355,8 @@ void PoolState::republish(TimePoint now) {
     policy.min_healthy = config_.min_healthy;
     policy.all_backups = config_.all_backups;
     policy.on_all_down = config_.on_all_down == config::OnAllDown::TryAll ? OnAllDown::TryAll : OnAllDown::Fail;
-    const auto v = views(now);
+    auto v = views(now);
+    apply_roles(v);
     Serving serving = select_serving(v, policy);
     const auto ramp = std::chrono::duration_cast<Duration>(config_.slow_start);
     ramping_ = false;
@@ -425,6 +377,7 @@ void PoolState::republish(TimePoint now) {
         set->hosts[h].weight = servers_[h]->weight;
         set->hosts[h].refusals_cleared = servers_[h]->refusals_cleared;
     }
+    set->shut = shut_hosts(v);
     set->fallback = retry_fallback(v, serving.eligible);
     set->eligible = std::move(serving.eligible);
     set->tier = serving.tier;
@@ -532,6 +485,8 @@ std::vector<ServerStatus> PoolState::status() const {
         st.refused = s.refused;
         st.region_down = s.region_down;
         st.refusals_total = s.refusals_total;
+        st.role = role_name(s.role);
+        st.lag_seconds = s.lag_seconds;
         st.checked = s.checker != nullptr;
         st.weight = s.weight;
         st.effective_weight = v[h].weight;

@@ -62,6 +62,10 @@ struct ServerStatus {
     std::uint32_t ejections = 0;       // current (decaying) ejection count
     std::uint64_t ejections_total = 0; // ever
     std::uint64_t refusals_total = 0;  // times taken out for a refused connect
+    // The postgres check's last answer: "primary", "replica" or "unknown" (no such check, or
+    // no answer yet), and a replica's replay lag.
+    std::string role = "unknown";
+    double lag_seconds = 0;
 };
 
 // One word for what matters most about a server now: maint, drain, ejected, down, refused, up.
@@ -104,6 +108,11 @@ public:
     bool first_round_done() const;
     bool settled() const;
     std::uint64_t failovers() const { return failovers_; }
+    // role: primary pools (docs/database-ha.md): servers up and claiming primary at the last
+    // publish (1 when all is well; 0: no writes; 2+: split brain, no writes either), and how many
+    // times two or more claimed it at once.
+    std::uint32_t primaries() const { return primaries_; }
+    std::uint64_t split_brains() const { return split_brains_; }
     // The pool's circuit breaker, if it has one (its state and trips for the admin side).
     const CircuitBreaker* breaker() const { return breaker_.get(); }
     const ResourceLimits* caps() const { return caps_.get(); }
@@ -114,6 +123,14 @@ private:
     struct Server;
     void build_servers(const config::Pool& pool, std::vector<std::unique_ptr<Server>> keep);
     void start_checker(Server& s, bool recheck = false);
+    // pool_roles.cpp: the probe a server's check runs, and the role rules at each publish.
+    std::unique_ptr<Probe> make_probe(const Server& s, const asio::ip::tcp::endpoint& target) const;
+    void judge(const Server& s, ProbeResult& r) const;
+    // Records the role a check reported; true when that changes what apply_roles decides (the
+    // server's first result in a role pool, or a new role).
+    bool note_role(Server& s, const ProbeResult& r);
+    void apply_roles(std::vector<HostView>& v);
+    std::vector<std::uint8_t> shut_hosts(const std::vector<HostView>& v) const;
     void on_report(Server& s, const HealthReport& r);
     // Refused connects on live traffic (HostSignals::refusals): take the server out for every
     // worker and check it now; a passing check (or, in a pool without checks, a TCP connect
@@ -147,6 +164,12 @@ private:
     std::shared_ptr<ServerSlots> slots_;
     std::shared_ptr<session::Stickiness> sticky_;
     std::uint64_t failovers_ = 0;
+    // Database roles: the last WAL position a server reported as primary (replicas' byte lag is
+    // measured against it), servers claiming primary at the last publish, split brains so far.
+    std::optional<std::uint64_t> primary_lsn_;
+    std::uint32_t primaries_ = 0;
+    bool split_brain_ = false;
+    std::uint64_t split_brains_ = 0;
 };
 
 } // namespace haven::upstream

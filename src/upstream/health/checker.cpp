@@ -70,7 +70,8 @@ void HealthChecker::run_probe() {
 void HealthChecker::on_result(ProbeResult r) {
     in_flight_ = false;
     const TimePoint now = scheduler_.now();
-    const HealthTransition transition = state_.observe(r.ok, now);
+    if (judge_) judge_(r);
+    const HealthTransition transition = state_.observe(r.ok, now, r.definitive);
     HealthReport report{std::move(r), transition, state_.status(), now};
 
     // The next probe is arranged before the listener runs: the interval counts from this result

@@ -36,6 +36,11 @@ public:
     HealthChecker(const HealthChecker&) = delete;
     HealthChecker& operator=(const HealthChecker&) = delete;
 
+    // Judges each result before it counts (a pool's role rule, role.hpp); may change ok, reason
+    // and definitive.
+    using Judge = std::function<void(ProbeResult&)>;
+    void set_judge(Judge judge) { judge_ = std::move(judge); }
+
     void start(FirstProbe first = FirstProbe::Spread);
     void stop();
     // Runs a probe now (admin "check now", or after an outlier ejection ends), then continues
@@ -57,6 +62,7 @@ private:
     std::unique_ptr<Probe> probe_;
     HealthState state_;
     Listener on_report_;
+    Judge judge_;
     std::unique_ptr<Timer> timer_;
     bool running_ = false;
     bool in_flight_ = false;

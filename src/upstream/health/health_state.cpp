@@ -5,7 +5,7 @@
 
 namespace haven::upstream {
 
-HealthTransition HealthState::observe(bool success, TimePoint now) {
+HealthTransition HealthState::observe(bool success, TimePoint now, bool definitive) {
     if (first_decides_) {
         first_decides_ = false;
         if (success) return HealthTransition::Unchanged;
@@ -23,7 +23,8 @@ HealthTransition HealthState::observe(bool success, TimePoint now) {
     }
     ++streak_;
     // rise/fall of 0 would mean "flip before any evidence"; treat it as 1.
-    const std::uint32_t needed = std::max<std::uint32_t>(1, status_ == HealthStatus::Up ? params_.fall : params_.rise);
+    const std::uint32_t needed =
+        definitive ? 1 : std::max<std::uint32_t>(1, status_ == HealthStatus::Up ? params_.fall : params_.rise);
     if (streak_ < needed) return HealthTransition::Pending;
     status_ = status_ == HealthStatus::Up ? HealthStatus::Down : HealthStatus::Up;
     streak_ = 0;

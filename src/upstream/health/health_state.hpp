@@ -41,8 +41,9 @@ public:
         : params_(params), status_(first_result_decides ? HealthStatus::Up : initial),
           first_decides_(first_result_decides) {}
 
-    // Records one probe result at `now`.
-    HealthTransition observe(bool success, TimePoint now);
+    // Records one probe result at `now`. A `definitive` result that disagrees with the status
+    // flips it at once (a server's own answer about its role, role.hpp), without rise/fall.
+    HealthTransition observe(bool success, TimePoint now, bool definitive = false);
 
     HealthStatus status() const { return status_; }
     bool pending() const { return streak_ > 0; }

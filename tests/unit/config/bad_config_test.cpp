@@ -378,12 +378,12 @@ const BadCase kCases[] = {
      "    health_check:\n"
      "      http: { path: /health }\n"
      "      tcp: {}\n",
-     7, 7, "pools[0].health_check.tcp: a check is http or tcp, not both (the other is at 6:7)"},
+     7, 7, "pools[0].health_check.tcp: a check is one of http, tcp or postgres (another is at 6:7)"},
     {"health_check with neither http nor tcp",
      "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
      "pools: [ { name: web, health_check: { interval: 5s }, "
      "servers: [ { address: 127.0.0.1:9001 } ] } ]\n",
-     2, 37, "pools[0].health_check: needs http: or tcp:"},
+     2, 37, "pools[0].health_check: needs http:, tcp: or postgres:"},
     {"expect_status range with its bounds out of range",
      "listeners: [ { name: web, listen: 127.0.0.1:8080, pool: web } ]\n"
      "pools:\n"

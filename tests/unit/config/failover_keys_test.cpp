@@ -443,7 +443,7 @@ TEST(FailoverKeys, OneErrorPerMistake) {
     auto r = load_string(yaml, "t.yaml", offline());
     ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
     EXPECT_EQ(r.errors[0].to_string(),
-              "t.yaml:2:35: pools[0].health_check: needs http: or tcp: (the kind of check to run)");
+              "t.yaml:2:35: pools[0].health_check: needs http:, tcp: or postgres: (the kind of check to run)");
     EXPECT_EQ(r.errors[1].to_string(), "t.yaml:2:60: pools[0].health_check.timeout: 2s must not "
                                        "exceed interval (1s)");
 }

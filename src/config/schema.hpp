@@ -277,7 +277,7 @@ struct HealthCheck {
     PostgresCheck postgres;                         // kind Postgres
     // Also connect to the server's own (traffic) port before each check, so a check on another
     // port (Patroni's REST API) cannot pass while the service itself refuses connections. Unset:
-    // on in a pool with `role:` whose check has its own `port:`, off otherwise.
+    // on in a pool with `role:` (for servers checked on another port), off otherwise.
     std::optional<bool> connect;
     std::string method = "GET";
     std::string path = "/health";

@@ -62,7 +62,7 @@ std::unique_ptr<Probe> PoolState::make_probe(const Server& s, const asio::ip::tc
     }
     // `connect`: the service's own port must accept too (a check on another port, e.g.
     // Patroni's REST API, says 200 for seconds after PostgreSQL itself died).
-    const bool connect = h.connect.value_or(role_pool(config_) && h.port != 0);
+    const bool connect = h.connect.value_or(role_pool(config_));
     if (!connect || target == s.info.endpoint) return probe;
     auto first = make_tcp_probe(env_.io, s.info.endpoint, timeout, env_.scheduler);
     return make_probe_sequence(std::move(first), std::move(probe), "service port");

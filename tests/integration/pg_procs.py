@@ -14,10 +14,12 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 
 import pytest
 
-from harness import Proc, free_port, in_ci, scaled, wait_until
+from harness import Deadline, Proc, free_port, in_ci, scaled, wait_until
 
 PGBIN = pathlib.Path(os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin"))
 
@@ -150,3 +152,53 @@ class PgPair:
         self.p.kill()
         self.s.kill()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class WriteLoop:
+    """One client writing through haven as an application would: a persistent connection, one
+    INSERT after another (ids 1, 2, ...), reconnecting after an error. Records which server
+    acknowledged each id (inet_server_port()) and every failure. Stops by itself at `duration`."""
+
+    def __init__(self, port, duration):
+        self.port, self.deadline = port, Deadline(duration)
+        self.acked: list[tuple[int, int]] = []  # (id, server port)
+        self.failures: list[str] = []
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        import psycopg2
+        conn, next_id = None, 1
+        while not self.stop and not self.deadline.expired():
+            try:
+                if conn is None:
+                    conn = connect(self.port, timeout=1.0)
+                with conn.cursor() as cur:
+                    cur.execute("INSERT INTO writes (id) VALUES (%s) RETURNING inet_server_port()", (next_id,))
+                    self.acked.append((next_id, cur.fetchone()[0]))
+            except psycopg2.Error as e:
+                self.failures.append(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
+                if conn is not None:
+                    conn.close()
+                conn = None
+                time.sleep(0.02)
+            next_id += 1  # a failed id is never reused: it may have committed anyway
+            time.sleep(0.005)
+        if conn is not None:
+            conn.close()
+
+    def acked_by(self, port):
+        return [i for i, p in self.acked if p == port]
+
+    def finish(self):
+        self.stop = True
+        self.thread.join(timeout=scaled(10))
+        assert not self.thread.is_alive()
+
+
+def rows(port):
+    """{id: at} of the writes table on the server at `port`, read directly."""
+    with connect(port, timeout=5) as c, c.cursor() as cur:
+        cur.execute("SELECT id, extract(epoch from at) FROM writes")
+        return {i: float(at) for i, at in cur.fetchall()}

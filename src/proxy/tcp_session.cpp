@@ -8,6 +8,8 @@
 #include "net/tls/server_context.hpp"
 #include "proxy/access_log.hpp"
 
+#include <asio/steady_timer.hpp>
+
 namespace haven::proxy {
 
 TcpSession::TcpSession(WorkerContext& w, asio::ip::tcp::socket sock, std::uint32_t listener)
@@ -85,6 +87,33 @@ void TcpSession::on_deadline(Deadline* d) {
     s->server_.socket().cancel(ignored);
 }
 
+upstream::HostIndex TcpSession::pick_now(upstream::PoolRuntime& pool, const upstream::PickRequest& pr) {
+    const auto h = pool.pick(pr);
+    return h != upstream::kNoHost ? h : pool.fallback(pr.exclude); // as the http pick stage does
+}
+
+// A pool with `role:` holds a new connection while no server takes one — a switchover, a split
+// brain being fenced — for up to its queue.timeout (default timeouts.connect), as HAProxy's
+// queue does, instead of closing it at once (docs/database-ha.md). Checked every 50 ms; only the
+// first attempt waits, and only while there is nothing at all to pick.
+net::awaitable<upstream::HostIndex> TcpSession::pick_or_wait(upstream::PoolRuntime& pool,
+                                                             const upstream::PickRequest& pr) {
+    upstream::HostIndex h = pick_now(pool, pr);
+    if (h != upstream::kNoHost || attempts_ > 0) co_return h;
+    const auto* cfg = w_.config().find_pool(pool.hosts().name);
+    if (!cfg || cfg->role == config::PoolRole::Any) co_return h;
+    const Duration queue = pool.hosts().queue_timeout;
+    const Duration wait = queue.count() > 0 ? queue : std::chrono::duration_cast<Duration>(w_.config().timeouts.connect);
+    const TimePoint until = w_.scheduler.now() + wait;
+    asio::steady_timer timer(w_.io);
+    while (h == upstream::kNoHost && w_.scheduler.now() < until && client_.socket().is_open()) {
+        timer.expires_after(std::chrono::milliseconds(50));
+        co_await timer.async_wait(net::use_nothrow);
+        h = pick_now(pool, pr);
+    }
+    co_return h;
+}
+
 // Tries servers until one accepts the connection: every server at most once, at most 3 attempts.
 net::awaitable<bool> TcpSession::connect_upstream(upstream::PoolRuntime& pool) {
     std::array<upstream::HostIndex, 3> tried{};
@@ -96,8 +125,7 @@ net::awaitable<bool> TcpSession::connect_upstream(upstream::PoolRuntime& pool) {
             pr.hash = upstream::hash_key(source);
             pr.has_hash = true;
         }
-        host_ = pool.pick(pr);
-        if (host_ == upstream::kNoHost) host_ = pool.fallback(pr.exclude); // as the http pick stage does
+        host_ = co_await pick_or_wait(pool, pr);
         if (host_ == upstream::kNoHost) {
             if (attempts_ == 0) flag_ = ResponseFlag::NoHealthyServer;
             co_return false;

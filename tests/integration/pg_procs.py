@@ -159,9 +159,10 @@ class WriteLoop:
     INSERT after another (ids 1, 2, ...), reconnecting after an error. Records which server
     acknowledged each id (inet_server_port()) and every failure. Stops by itself at `duration`."""
 
-    def __init__(self, port, duration):
-        self.port, self.deadline = port, Deadline(duration)
+    def __init__(self, port, duration, first_id=1):
+        self.port, self.deadline, self.first_id = port, Deadline(duration), first_id
         self.acked: list[tuple[int, int]] = []  # (id, server port)
+        self.ack_times: list[float] = []        # time.monotonic() of each acknowledgement
         self.failures: list[str] = []
         self.stop = False
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -169,7 +170,7 @@ class WriteLoop:
 
     def _run(self):
         import psycopg2
-        conn, next_id = None, 1
+        conn, next_id = None, self.first_id
         while not self.stop and not self.deadline.expired():
             try:
                 if conn is None:
@@ -177,6 +178,7 @@ class WriteLoop:
                 with conn.cursor() as cur:
                     cur.execute("INSERT INTO writes (id) VALUES (%s) RETURNING inet_server_port()", (next_id,))
                     self.acked.append((next_id, cur.fetchone()[0]))
+                    self.ack_times.append(time.monotonic())
             except psycopg2.Error as e:
                 self.failures.append(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
                 if conn is not None:
@@ -190,6 +192,13 @@ class WriteLoop:
 
     def acked_by(self, port):
         return [i for i, p in self.acked if p == port]
+
+    def first_ack_after(self, t, not_port):
+        """When the first write after `t` was acknowledged by a server other than `not_port`."""
+        for (_, p), at in zip(self.acked, self.ack_times):
+            if at > t and p != not_port:
+                return at
+        return None
 
     def finish(self):
         self.stop = True

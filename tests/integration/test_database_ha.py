@@ -6,6 +6,7 @@ the new primary with no write taken by the old one after the switch (both nodes'
 a crashed primary is followed; a replica too far behind (replay paused) leaves the read pool and
 returns. Every loop is bounded; every process is stopped by the Spawner."""
 
+import threading
 import time
 
 from harness import Deadline, make_config, scaled, wait_until
@@ -24,10 +25,10 @@ def pools_for(pair, replica_role="prefer_replica", max_lag=None):
     return {"primary": {"role": "primary", "health_check": check, "servers": servers}, "replicas": replicas}
 
 
-def start_haven(spawn, pair, **kw):
+def start_haven(spawn, pair, timeouts=None, **kw):
     listeners = [{"name": "rw", "listen": "127.0.0.1:0", "mode": "tcp", "pool": "primary"},
                  {"name": "ro", "listen": "127.0.0.1:0", "mode": "tcp", "pool": "replicas"}]
-    cfg = make_config(pools=pools_for(pair, **kw), listeners=listeners, threads=2)
+    cfg = make_config(pools=pools_for(pair, **kw), listeners=listeners, threads=2, timeouts=timeouts)
     cfg["admin"] = {"listen": "127.0.0.1:0"}
     h = spawn.haven(cfg)
     wait_until(lambda: query(h.port("rw"), "SELECT inet_server_port()") == pair.p.port, scaled(15),
@@ -56,7 +57,8 @@ def test_writes_go_to_the_primary_and_reads_to_the_replica(spawn):
 def test_promote_under_a_write_loop_is_a_split_brain_until_the_old_primary_is_fenced(spawn):
     need_postgres()
     pair = spawn.track(PgPair())
-    h = start_haven(spawn, pair)
+    # A new connection is held while no server may take it, up to timeouts.connect.
+    h = start_haven(spawn, pair, timeouts={"connect": "20s"})
     loop = WriteLoop(h.port("rw"), duration=scaled(40))
     wait_until(lambda: len(loop.acked) >= 20, scaled(10), what="writes through haven")
     # The replica is promoted while the old primary still runs: two servers claim primary.
@@ -66,8 +68,18 @@ def test_promote_under_a_write_loop_is_a_split_brain_until_the_old_primary_is_fe
     time.sleep(0.5)
     # No write was taken anywhere meanwhile (at most the one in flight when haven saw it).
     assert len(loop.acked) <= acked_at_split + 1, loop.acked[-5:]
+    # A client connecting now is held, not refused, and reaches the new primary once the old
+    # one is fenced.
+    held = {}
+    waiter = threading.Thread(target=lambda: held.update(
+        port=query(h.port("rw"), "SELECT inet_server_port()", timeout=scaled(15))), daemon=True)
+    waiter.start()
+    time.sleep(0.3)
+    assert waiter.is_alive(), f"the connection was not held: {held}"
     # Fencing: the old primary stops; writes resume on the new one.
     pair.p.stop()
+    waiter.join(timeout=scaled(15))
+    assert held.get("port") == pair.s.port, held
     wait_until(lambda: len(loop.acked_by(pair.s.port)) >= 20, scaled(15), what="writes on the new primary")
     loop.finish()
     on_p, on_s = loop.acked_by(pair.p.port), loop.acked_by(pair.s.port)

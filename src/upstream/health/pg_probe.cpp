@@ -3,6 +3,7 @@
 // the control thread's io_context: each time libpq wants to read or write, the coroutine waits
 // on libpq's socket with a non-owning stream_descriptor. One watchdog bounds the whole exchange.
 #include "upstream/health/probe.hpp"
+#include "upstream/health/probe_check.hpp"
 
 #include "net/io.hpp"
 
@@ -57,11 +58,7 @@ struct PgCheck {
 void pg_finish(PgCheck& c, ProbeResult r) {
     c.release();
     c.watchdog.cancel();
-    if (c.finished) return;
-    c.finished = true;
-    r.took = c.clock->now() - c.started;
-    auto done = std::move(c.done);
-    done(std::move(r));
+    deliver(c.done, c.finished, *c.clock, c.started, std::move(r));
 }
 
 // libpq's message, shortened to what an operator needs on one line ("connection refused",

@@ -18,15 +18,20 @@ std::string reason_for(const ProbeCheck& c, const asio::error_code& ec) {
     return ec.message();
 }
 
+void deliver(std::function<void(ProbeResult)>& done, bool& finished, const Clock& clock, TimePoint started,
+             ProbeResult r) {
+    // An abandoned check must not read the clock either: it may be gone with the probe's owner.
+    if (finished) return;
+    finished = true;
+    r.took = clock.now() - started;
+    auto call = std::move(done);
+    call(std::move(r));
+}
+
 void finish(ProbeCheck& c, ProbeResult r) {
     close_socket(c);
     c.watchdog.cancel();
-    // An abandoned check must not read the clock either: it may be gone with the probe's owner.
-    if (c.finished) return;
-    c.finished = true;
-    r.took = c.clock->now() - c.started;
-    auto done = std::move(c.done);
-    done(std::move(r));
+    deliver(c.done, c.finished, *c.clock, c.started, std::move(r));
 }
 
 void arm_watchdog(const std::shared_ptr<ProbeCheck>& check, Duration timeout) {

@@ -31,6 +31,11 @@ struct ProbeCheck {
     bool finished = false; // done was called, or the probe gave the check up
 };
 
+// What every probe's check does last: reports `r` with the time taken, unless the check already
+// reported or was given up (`finished`); `done` runs at most once.
+void deliver(std::function<void(ProbeResult)>& done, bool& finished, const Clock& clock, TimePoint started,
+             ProbeResult r);
+
 void close_socket(ProbeCheck& c);
 // "timeout" when the watchdog fired (it closes the socket, so the pending operation fails as
 // aborted whatever the error says), else "connection refused", "connection reset", ...

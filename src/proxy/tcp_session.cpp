@@ -92,14 +92,13 @@ upstream::HostIndex TcpSession::pick_now(upstream::PoolRuntime& pool, const upst
     return h != upstream::kNoHost ? h : pool.fallback(pr.exclude); // as the http pick stage does
 }
 
-// A pool with `role:` holds a new connection while no server takes one — a switchover, a split
-// brain being fenced — for up to its queue.timeout (default timeouts.connect), as HAProxy's
-// queue does, instead of closing it at once (docs/database-ha.md). Checked every 50 ms; only the
-// first attempt waits, and only while there is nothing at all to pick.
-net::awaitable<upstream::HostIndex> TcpSession::pick_or_wait(upstream::PoolRuntime& pool,
-                                                             const upstream::PickRequest& pr) {
-    upstream::HostIndex h = pick_now(pool, pr);
-    if (h != upstream::kNoHost || attempts_ > 0) co_return h;
+// The first attempt found nothing at all to pick. A pool with `role:` then holds the new
+// connection while no server takes one — a switchover, a split brain being fenced — for up to
+// its queue.timeout (default timeouts.connect), as HAProxy's queue does, instead of closing it at
+// once (docs/database-ha.md). Checked every 50 ms. Other pools close it at once.
+net::awaitable<upstream::HostIndex> TcpSession::wait_for_server(upstream::PoolRuntime& pool,
+                                                                const upstream::PickRequest& pr) {
+    upstream::HostIndex h = upstream::kNoHost;
     const auto* cfg = w_.config().find_pool(pool.hosts().name);
     if (!cfg || cfg->role == config::PoolRole::Any) co_return h;
     const Duration queue = pool.hosts().queue_timeout;
@@ -125,7 +124,8 @@ net::awaitable<bool> TcpSession::connect_upstream(upstream::PoolRuntime& pool) {
             pr.hash = upstream::hash_key(source);
             pr.has_hash = true;
         }
-        host_ = co_await pick_or_wait(pool, pr);
+        host_ = pick_now(pool, pr);
+        if (host_ == upstream::kNoHost && attempts_ == 0) host_ = co_await wait_for_server(pool, pr);
         if (host_ == upstream::kNoHost) {
             if (attempts_ == 0) flag_ = ResponseFlag::NoHealthyServer;
             co_return false;

@@ -29,7 +29,7 @@ private:
     net::awaitable<void> run();
     net::awaitable<bool> connect_upstream(upstream::PoolRuntime& pool);
     upstream::HostIndex pick_now(upstream::PoolRuntime& pool, const upstream::PickRequest& pr);
-    net::awaitable<upstream::HostIndex> pick_or_wait(upstream::PoolRuntime& pool, const upstream::PickRequest& pr);
+    net::awaitable<upstream::HostIndex> wait_for_server(upstream::PoolRuntime& pool, const upstream::PickRequest& pr);
     net::awaitable<bool> handshake();
     net::awaitable<bool> upstream_handshake(const std::shared_ptr<const net::tls::ClientContext>& tls,
                                             const std::string& host);

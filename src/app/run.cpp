@@ -48,8 +48,9 @@ void print_check(const config::HealthCheck& h) {
                config::name_of(h.initial));
     const auto t = config::check_timing(h);
     fmt::print("    worst case: a dead server is marked down by checks within {}, a restarted one serves again "
-               "within {}; a refused connect on live traffic takes it out at once\n",
-               duration(t.detect_down), duration(t.return_up));
+               "within {} ({} if its checks were refused meanwhile); a refused connect on live traffic takes it out "
+               "at once\n",
+               duration(t.detect_down), duration(t.return_up), duration(t.return_after_refusal));
 }
 
 void print_pool(const config::Pool& p) {

@@ -25,6 +25,8 @@ CheckTiming check_timing(const HealthCheck& h) {
     CheckTiming t;
     t.detect_down = stretched(h.interval, h.jitter) + (fall - 1) * stretched(h.fast_interval, h.jitter) + fall * h.timeout;
     t.return_up = stretched(h.down_interval, h.jitter) + (rise - 1) * stretched(h.fast_interval, h.jitter) + rise * h.timeout;
+    t.return_after_refusal = stretched(std::min(h.fast_interval, h.down_interval), h.jitter) +
+                             (rise - 1) * stretched(h.fast_interval, h.jitter) + rise * h.timeout;
     return t;
 }
 

@@ -14,6 +14,10 @@ struct CheckTiming {
     // A server that comes back just after a failing check serves again within:
     //   down_interval×(1+jitter) + (rise−1)×fast_interval×(1+jitter) + rise×timeout
     Duration return_up{0};
+    // The same for a server whose checks were refused while it was down (its process was gone:
+    // it is checked every fast_interval, health_state.hpp):
+    //   min(fast_interval, down_interval)×(1+jitter) + (rise−1)×fast_interval×(1+jitter) + rise×timeout
+    Duration return_after_refusal{0};
 };
 
 CheckTiming check_timing(const HealthCheck& h);

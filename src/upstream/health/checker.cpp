@@ -72,6 +72,9 @@ void HealthChecker::on_result(ProbeResult r) {
     const TimePoint now = scheduler_.now();
     if (judge_) judge_(r);
     const HealthTransition transition = state_.observe(r.ok, now, r.definitive);
+    // Every probe words a refused connect the same way ("connection refused", prefixed with
+    // the step's name in a sequence: "service port: connection refused").
+    state_.note_refused(!r.ok && r.reason.ends_with("connection refused"));
     HealthReport report{std::move(r), transition, state_.status(), now};
 
     // The next probe is arranged before the listener runs: the interval counts from this result

@@ -36,7 +36,8 @@ Duration HealthState::next_interval() const {
     // Confirming a suspected change quickly shortens detection without probing stable servers
     // more often.
     if (pending()) return params_.fast_interval;
-    return status_ == HealthStatus::Up ? params_.interval : params_.down_interval;
+    if (status_ == HealthStatus::Up) return params_.interval;
+    return refused_ ? std::min(params_.fast_interval, params_.down_interval) : params_.down_interval;
 }
 
 void HealthState::force(HealthStatus s, TimePoint now) {

@@ -53,8 +53,12 @@ public:
     const HealthParams& params() const { return params_; }
 
     // The interval before the next probe, without jitter: fast_interval while pending,
-    // interval when Up, down_interval when Down.
+    // interval when Up, down_interval when Down — or fast_interval when Down and the last check
+    // was refused (nothing listens: the process is gone, and a refused connect costs nothing, so
+    // a restarted process is found sooner).
     Duration next_interval() const;
+    // Whether the last check's connection was refused (see next_interval).
+    void note_refused(bool refused) { refused_ = refused; }
 
     // Forces a status (admin action, outlier return confirmed by a probe, config reload).
     void force(HealthStatus s, TimePoint now);
@@ -65,6 +69,7 @@ private:
     std::uint32_t streak_ = 0;
     TimePoint last_change_{};
     bool first_decides_ = false;
+    bool refused_ = false;
 };
 
 // `d` varied uniformly within +/- jitter*d (jitter in [0, 1)); never negative.

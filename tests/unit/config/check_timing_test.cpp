@@ -14,6 +14,7 @@ TEST(CheckTiming, TheDefaults) {
     const auto t = check_timing(h);
     EXPECT_EQ(t.detect_down, milliseconds(5500 + 2 * 1100 + 3 * 2000));
     EXPECT_EQ(t.return_up, milliseconds(5500 + 1 * 1100 + 2 * 2000));
+    EXPECT_EQ(t.return_after_refusal, milliseconds(1100 + 1 * 1100 + 2 * 2000));
 }
 
 TEST(CheckTiming, OneSecondIntervalWithDerivedDefaults) {
@@ -37,6 +38,7 @@ TEST(CheckTiming, NoJitterAndSingleChecks) {
     const auto t = check_timing(h);
     EXPECT_EQ(t.detect_down, milliseconds(250));
     EXPECT_EQ(t.return_up, milliseconds(350));
+    EXPECT_EQ(t.return_after_refusal, milliseconds(150));
 }
 
 } // namespace

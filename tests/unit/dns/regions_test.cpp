@@ -48,7 +48,8 @@ protected:
         return g;
     }
 
-    void fail(std::uint16_t port) { probes_[port]->fallback = haven::test::probe_fail("connection refused"); }
+    // A timeout: the endpoint's checks keep their down_interval (refused ones run at fast_interval).
+    void fail(std::uint16_t port) { probes_[port]->fallback = haven::test::probe_fail("timeout"); }
     void heal(std::uint16_t port) { probes_[port]->fallback = haven::test::probe_ok(); }
 
     haven::test::ManualScheduler scheduler_;

@@ -91,7 +91,7 @@ TEST(CheckerSpread, FirstProbeAlwaysWithinOneInterval) {
 
 TEST_F(CheckerTest, FailingServerGoesDownAfterFallThenSlowsToDownInterval) {
     probe->latency = Duration::zero();
-    probe->fallback = test::probe_fail("connection refused");
+    probe->fallback = test::probe_fail("timeout");
     make();
     checker->start();
     sched.advance(seconds(60) - nanoseconds(1));
@@ -109,8 +109,24 @@ TEST_F(CheckerTest, FailingServerGoesDownAfterFallThenSlowsToDownInterval) {
     for (std::size_t i = 3; i < reports.size(); ++i) {
         EXPECT_EQ(reports[i].transition, HT::Unchanged);
         EXPECT_EQ(reports[i].status, HealthStatus::Down);
-        EXPECT_EQ(reports[i].result.reason, "connection refused");
+        EXPECT_EQ(reports[i].result.reason, "timeout");
     }
+}
+
+// Nothing listens (the process is gone): a refused check costs nothing, so a down server whose
+// checks are refused is checked every fast_interval and a restarted process is found sooner.
+TEST_F(CheckerTest, ADownServerThatRefusesIsCheckedAtTheFastInterval) {
+    probe->latency = Duration::zero();
+    probe->fallback = test::probe_fail("connection refused");
+    make();
+    checker->start();
+    sched.advance(seconds(6) - nanoseconds(1));
+    const std::vector<Duration> expected{seconds(0), seconds(1), seconds(2), seconds(3), seconds(4), seconds(5)};
+    EXPECT_EQ(starts(), expected);
+    probe->fallback = test::probe_ok(); // restarted: up after rise (2) checks, one fast_interval apart
+    sched.advance(seconds(2));
+    EXPECT_EQ(checker->state().status(), HealthStatus::Up);
+    EXPECT_EQ(checker->state().last_change(), t0 + seconds(7));
 }
 
 // A server that dies just after a good probe is declared Down after the regular interval (the
@@ -136,7 +152,7 @@ TEST_F(CheckerTest, DetectionTimeIsExact) {
 
 TEST_F(CheckerTest, RecoversAfterRiseSuccesses) {
     probe->latency = Duration::zero();
-    probe->script = {test::probe_fail(), test::probe_ok(), test::probe_ok()};
+    probe->script = {test::probe_fail("timeout"), test::probe_ok(), test::probe_ok()};
     make(params(), HealthStatus::Down);
     checker->start();
     sched.advance(seconds(25));

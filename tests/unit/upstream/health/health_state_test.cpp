@@ -105,6 +105,20 @@ TEST(HealthState, IntervalFollowsTheState) {
     EXPECT_EQ(s.next_interval(), seconds(5));
 }
 
+TEST(HealthState, ADownServerWhoseChecksAreRefusedIsCheckedAtTheFastInterval) {
+    HealthState s(params(2, 1), HealthStatus::Up);
+    s.observe(false, t0);
+    s.note_refused(true);
+    ASSERT_EQ(s.status(), HealthStatus::Down);
+    EXPECT_EQ(s.next_interval(), seconds(1)) << "nothing listens: look again soon";
+    s.note_refused(false); // a timeout: the host may be gone, keep down_interval
+    EXPECT_EQ(s.next_interval(), seconds(10));
+    s.observe(true, t0);
+    s.observe(true, t0);
+    s.note_refused(true); // never while up
+    EXPECT_EQ(s.next_interval(), seconds(5));
+}
+
 TEST(HealthState, ForceSetsStatusAndDropsTheStreak) {
     HealthState s(params(2, 3), HealthStatus::Up);
     s.observe(false, t0);

@@ -5,14 +5,8 @@
 
 #include "policy/jwt/jwk.hpp"
 
-#include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace haven::config {
 namespace {
@@ -149,10 +143,6 @@ private:
         if (f.value.IsSequence() && f.value.size() == 0) r_.error(f, "must list at least one algorithm");
     }
 
-    std::optional<std::string> read_file(const Field& f, const std::string& written) {
-        return r_.read_file(f, written, kMaxKeyFileBytes);
-    }
-
     void keys(const Field& f) {
         r_.each_item(f, [&](std::size_t, const Field& item) { key(item); });
         if (f.value.IsSequence() && f.value.size() == 0) r_.error(f, "must list at least one key");
@@ -173,7 +163,7 @@ private:
             } else {
                 std::string& path = key == "file" ? k.file : k.secret_file;
                 if (!r_.read_string(f, path)) return;
-                const auto bytes = read_file(f, path);
+                const auto bytes = r_.read_file(f, path, kMaxKeyFileBytes);
                 if (!bytes) return;
                 std::string problem;
                 parsed = key == "file" ? jwt::key_from_pem(*bytes, problem) : jwt::key_from_secret(*bytes, problem);
@@ -212,7 +202,7 @@ private:
 
     void jwks(const Field& f) {
         if (!r_.read_string(f, p_.jwks_file)) return;
-        const auto bytes = read_file(f, p_.jwks_file);
+        const auto bytes = r_.read_file(f, p_.jwks_file, kMaxKeyFileBytes);
         if (!bytes) return;
         std::string problem;
         auto keys = jwt::keys_from_jwks(*bytes, problem);

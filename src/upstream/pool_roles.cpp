@@ -68,7 +68,7 @@ std::unique_ptr<Probe> PoolState::make_probe(const Server& s, const asio::ip::tc
     return make_probe_sequence(std::move(first), std::move(probe), "service port");
 }
 
-void PoolState::judge(const Server& s, ProbeResult& r) const { judge_role(r, role_rule(config_), primary_lsn_); }
+void PoolState::judge(ProbeResult& r) const { judge_role(r, role_rule(config_), primary_lsn_); }
 
 bool PoolState::note_role(Server& s, const ProbeResult& r) {
     const bool first = s.checks == 1 && role_pool(config_);
@@ -110,16 +110,14 @@ void PoolState::apply_roles(std::vector<HostView>& v) {
             v[h].health = HealthStatus::Down; // no writes to either until one remains
             names += (names.empty() ? "" : ", ") + servers_[h]->cfg.name;
         }
-        if (!split_brain_) {
-            split_brain_ = true;
+        if (before < 2) {
             ++split_brains_;
             env_.events.add("split_brain", config_.name, "",
                             names + " all claim primary; no connections go to any of them until one remains");
         }
         return;
     }
-    if (split_brain_) {
-        split_brain_ = false;
+    if (before >= 2) {
         env_.events.add("split_brain_resolved", config_.name, claims.empty() ? "" : servers_[claims[0]]->cfg.name,
                         claims.empty() ? "no server claims primary now" : "one primary again");
     }

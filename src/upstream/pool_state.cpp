@@ -156,7 +156,7 @@ void PoolState::start_checker(Server& s, bool recheck) {
     const bool first_decides = unknown && h.initial == config::InitialHealth::Check;
     s.checker = std::make_unique<HealthChecker>(env_.scheduler, env_.random, std::move(probe), params, s.health,
                                                 [this, sp](const HealthReport& r) { on_report(*sp, r); }, first_decides);
-    if (config_.role != config::PoolRole::Any) s.checker->set_judge([this, sp](ProbeResult& r) { judge(*sp, r); });
+    if (config_.role != config::PoolRole::Any) s.checker->set_judge([this](ProbeResult& r) { judge(r); });
     s.checker->start(unknown ? HealthChecker::FirstProbe::Now : HealthChecker::FirstProbe::Spread);
 }
 

@@ -125,7 +125,7 @@ private:
     void start_checker(Server& s, bool recheck = false);
     // pool_roles.cpp: the probe a server's check runs, and the role rules at each publish.
     std::unique_ptr<Probe> make_probe(const Server& s, const asio::ip::tcp::endpoint& target) const;
-    void judge(const Server& s, ProbeResult& r) const;
+    void judge(ProbeResult& r) const;
     // Records the role a check reported; true when that changes what apply_roles decides (the
     // server's first result in a role pool, or a new role).
     bool note_role(Server& s, const ProbeResult& r);
@@ -165,10 +165,10 @@ private:
     std::shared_ptr<session::Stickiness> sticky_;
     std::uint64_t failovers_ = 0;
     // Database roles: the last WAL position a server reported as primary (replicas' byte lag is
-    // measured against it), servers claiming primary at the last publish, split brains so far.
+    // measured against it), servers claiming primary at the last publish (2+: a split brain),
+    // split brains so far.
     std::optional<std::uint64_t> primary_lsn_;
     std::uint32_t primaries_ = 0;
-    bool split_brain_ = false;
     std::uint64_t split_brains_ = 0;
 };
 

@@ -152,6 +152,23 @@ def test_session_resumption_with_tickets(served, pki):
     assert handshake_counts(served).get("resumed", 0) >= 2
 
 
+def test_a_resumed_tls13_connection_gets_a_fresh_ticket(served, pki):
+    """A TLS 1.3 client offers a ticket once: unless a resumed connection brings a new ticket, the
+    client's next connection is a full handshake. (OpenSSL names a client session after its
+    ticket, so a new ticket shows as a new session id.)"""
+    ctx = client_ctx(pki, minimum_version=ssl.TLSVersion.TLSv1_3)
+    session = None
+    for i in range(4):
+        with socket.create_connection(("127.0.0.1", served.port()), timeout=scaled(10)) as s:
+            with ctx.wrap_socket(s, server_hostname=NAME, session=session) as t:
+                t.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                t.recv(65536)
+                assert t.session_reused == (i > 0), i
+                if session is not None:
+                    assert t.session.id != session.id, f"connection {i}: resumed without a new ticket"
+                session = t.session
+
+
 def test_plain_http_garbage_and_a_stalled_handshake_are_closed_and_counted(served, pki):
     port = served.port()
     with socket.create_connection(("127.0.0.1", port), timeout=scaled(5)) as s:

@@ -12,6 +12,9 @@
 #         a full signature check each time, then stored in the cache (cache_size 4096 > N2: no
 #         evictions)
 # The jwt policy checks iss, aud and exp and forwards `sub` as X-User (like bench/jwt_bench.cpp).
+# The peer (PEER=1, the default): HAProxy 2.6, whose jwt_verify converter checks a token on every
+# request (it has no cache), with the same checks as http-request rules; its "base" has no rules.
+# HAProxy's "same" and "new" cost the same: it verifies the signature every time.
 # All tokens are minted (python3-jwt, keys from python3-cryptography) before haven starts.
 # Every case is run twice, in separate haven runs, with N1 and N2 requests:
 #     Ir/request = (Ir(N2) - Ir(N1)) / (N2 - N1)     (start-up and shutdown cancel out)
@@ -25,6 +28,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 haven=$here/../build/release/haven
 N1=${N1:-200}; N2=${N2:-1200}
 ALGS=${ALGS:-RS256 HS256 ES256}
+PEER=${PEER:-1}
 py=/usr/bin/python3
 [[ -x $haven ]] || { echo "no haven binary at $haven: build it first" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "valgrind missing (apt-get install valgrind)" >&2; exit 1; }
@@ -127,39 +131,69 @@ write_cfg() {
     } >"$1"
 }
 
+# write_haproxy_cfg FILE PORT ALG with|without
+write_haproxy_cfg() {
+    local key
+    case $3 in
+        RS256) key=$work/rsa.pem ;;
+        ES256) key=$work/ec.pem ;;
+        HS256) key=$(cat "$work/hs.secret") ;;
+    esac
+    printf '%s\n' global "    nbthread 1" defaults "    mode http" "    timeout connect 5s" "    timeout client 120s" \
+        "    timeout server 120s" "    option http-keep-alive" "frontend f" "    bind 127.0.0.1:$2" >"$1"
+    if [[ $4 == with ]]; then
+        printf '    %s\n' \
+            "http-request deny deny_status 401 unless { http_auth_bearer,jwt_verify(\"$3\",\"$key\") -m int 1 }" \
+            "http-request deny deny_status 401 unless { http_auth_bearer,jwt_payload_query('\$.iss') -m str https://issuer.bench }" \
+            "http-request deny deny_status 401 unless { http_auth_bearer,jwt_payload_query('\$.aud') -m str api }" \
+            "http-request set-var(txn.exp) http_auth_bearer,jwt_payload_query('\$.exp','int')" \
+            "http-request set-var(txn.now) date" \
+            "http-request deny deny_status 401 if { var(txn.exp),sub(txn.now) -m int lt 0 }" \
+            "http-request set-header X-User %[http_auth_bearer,jwt_payload_query('\$.sub')]" >>"$1"
+    fi
+    printf '%s\n' "    default_backend b" "backend b" "    http-reuse always" "    server b1 127.0.0.1:$bport" >>"$1"
+}
+
 # measure ALG CASE N -> sets IR to the total Ir of one haven run serving N requests (no subshell:
 # the pids it starts stay known to cleanup)
 measure() {
-    local alg=$1 kase=$2 n=$3 port pid out cfg jwt=with mode=$2
+    local alg=$1 kase=$2 n=$3 port pid out cfg jwt=with mode=$2 proxy=${4:-haven} cmd sig=TERM
     [[ $kase == base ]] && { jwt=without; mode=same; }
-    port=$(free_port); cfg=$work/cfg-$alg-$kase-$n.yaml; out=$work/cg-$alg-$kase-$n.out
-    write_cfg "$cfg" "$port" "$alg" "$jwt"
-    valgrind --tool=cachegrind --cache-sim=no "--cachegrind-out-file=$out" --log-file="$work/vg-$alg-$kase-$n.log" \
-        "$haven" run -c "$cfg" --log-level warn >"$work/haven-$alg-$kase-$n.log" 2>&1 &
+    port=$(free_port); cfg=$work/cfg-$proxy-$alg-$kase-$n; out=$work/cg-$proxy-$alg-$kase-$n.out
+    if [[ $proxy == haproxy ]]; then
+        write_haproxy_cfg "$cfg" "$port" "$alg" "$jwt"; cmd=(haproxy -f "$cfg" -db); sig=USR1 # soft stop
+    else
+        write_cfg "$cfg" "$port" "$alg" "$jwt"; cmd=("$haven" run -c "$cfg" --log-level warn)
+    fi
+    valgrind --tool=cachegrind --cache-sim=no "--cachegrind-out-file=$out" --log-file="$work/vg-$proxy-$alg-$kase-$n.log" \
+        "${cmd[@]}" >"$work/$proxy-$alg-$kase-$n.log" 2>&1 &
     pid=$!; pids+=($!)
-    wait_port "$port" "$pid" || { cat "$work/haven-$alg-$kase-$n.log" >&2; exit 1; }
+    wait_port "$port" "$pid" || { cat "$work/$proxy-$alg-$kase-$n.log" >&2; exit 1; }
     timeout 1800 $py "$work/client.py" "$port" "$n" "$mode" "$work/tokens-$alg.txt" >/dev/null \
-        || { echo "$alg/$kase N=$n: client failed (above); aborting" >&2; exit 1; }
-    kill -TERM "$pid"
+        || { echo "$proxy $alg/$kase N=$n: client failed (above); aborting" >&2; exit 1; }
+    kill -"$sig" "$pid"
     for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && { echo "$alg/$kase N=$n: haven did not exit 60 s after SIGTERM" >&2; exit 1; }
-    wait "$pid" || { echo "$alg/$kase N=$n: haven exited with status $? after SIGTERM" >&2; exit 1; }
+    kill -0 "$pid" 2>/dev/null && { echo "$proxy $alg/$kase N=$n: did not exit 60 s after SIG$sig" >&2; exit 1; }
+    wait "$pid" || { echo "$proxy $alg/$kase N=$n: exited with status $? after SIG$sig" >&2; exit 1; }
     IR=$(awk '/^summary:/ { print $2 }' "$out" 2>/dev/null || true)
     [[ $IR =~ ^[0-9]+$ ]] || { echo "$alg/$kase N=$n: no summary line in $out" >&2; exit 1; }
 }
 
 start=$SECONDS
 echo "haven user-space instructions per HTTP request (cachegrind), keep-alive, 1 connection, N=$N1 vs $N2"
-printf '%-6s %-5s %14s %14s %10s %14s\n' alg case "Ir(N1)" "Ir(N2)" Ir/req "added vs base"
+printf '%-8s %-6s %-5s %14s %14s %10s %14s\n' proxy alg case "Ir(N1)" "Ir(N2)" Ir/req "added vs base"
+proxies=(haven); [[ $PEER == 1 ]] && proxies+=(haproxy)
 for alg in $ALGS; do
-    base=""
-    for kase in base same new; do
-        measure "$alg" "$kase" "$N1"; a=$IR
-        measure "$alg" "$kase" "$N2"; b=$IR
-        per=$(( (b - a + (N2 - N1) / 2) / (N2 - N1) ))
-        [[ $kase == base ]] && base=$per
-        printf '%-6s %-5s %14s %14s %10s %14s\n' "$alg" "$kase" "$a" "$b" "$per" \
-            "$([[ $kase == base ]] && echo - || echo $((per - base)))"
+    for proxy in "${proxies[@]}"; do
+        base=""
+        for kase in base same new; do
+            measure "$alg" "$kase" "$N1" "$proxy"; a=$IR
+            measure "$alg" "$kase" "$N2" "$proxy"; b=$IR
+            per=$(( (b - a + (N2 - N1) / 2) / (N2 - N1) ))
+            [[ $kase == base ]] && base=$per
+            printf '%-8s %-6s %-5s %14s %14s %10s %14s\n' "$proxy" "$alg" "$kase" "$a" "$b" "$per" \
+                "$([[ $kase == base ]] && echo - || echo $((per - base)))"
+        done
     done
 done
 echo "(same = one token on every request, verified once then cached; new = a new token each request)"

@@ -10,7 +10,7 @@
 #               ticket with a fresh X25519 exchange; a TLS 1.2 abbreviated handshake, no exchange)
 #   wrk close   wrk with "Connection: close" (wrk resumes what it can): requests/s
 # nginx 1.22 (Debian 12) offers only TLS 1.2 unless told otherwise (TLS 1.3 joined its default in
-# 1.23.4); it is given "ssl_protocols TLSv1.2 TLSv1.3" here so that all three speak the same.
+# 1.23.4); it is given "ssl_protocols TLSv1.2 TLSv1.3" (tls-common.sh) so that all three speak the same.
 # CPU time per request is the figure the issue's goal names; requests/s on this 2-core VM moves
 # with the client and the neighbours. Medians over the rounds are printed at the end.
 # Usage: bench/tls-peers.sh [ecdsa|rsa]    (DURATION=5 CONNS=50 ROUNDS=3 PAR=2 knobs)
@@ -30,10 +30,8 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
 
-if [[ $kind == rsa ]]; then newkey=(-newkey rsa:2048); else newkey=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1); fi
-openssl req -x509 "${newkey[@]}" -nodes -keyout "$work/k.pem" -out "$work/c.pem" -days 2 -subj /CN=bench.test \
-    -addext subjectAltName=DNS:bench.test,IP:127.0.0.1 2>/dev/null
-cat "$work/c.pem" "$work/k.pem" >"$work/haproxy.pem"
+source "$here/tls-common.sh"
+make_cert "$kind"
 
 bport=$(free_port)
 taskset -c 1 "$haven" demo-backend --listen "127.0.0.1:$bport" --name b1 >/dev/null 2>&1 &
@@ -41,48 +39,7 @@ pids+=($!)
 wait_port "$bport"
 
 hv=$(free_port); hp=$(free_port); ng=$(free_port)
-cat >"$work/haven.yaml" <<EOF
-threads: 1
-listeners:
-  - { name: web, listen: "127.0.0.1:$hv", pool: p, tls: { cert: $work/c.pem, key: $work/k.pem } }
-pools:
-  - { name: p, servers: [ { name: b1, address: "127.0.0.1:$bport" } ] }
-EOF
-cat >"$work/haproxy.cfg" <<EOF
-global
-    nbthread 1
-    maxconn 8000
-    ssl-default-bind-options ssl-min-ver TLSv1.2
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    option http-keep-alive
-frontend f
-    bind 127.0.0.1:$hp ssl crt $work/haproxy.pem alpn http/1.1
-    default_backend b
-backend b
-    http-reuse always
-    server b1 127.0.0.1:$bport
-EOF
-cat >"$work/nginx.conf" <<EOF
-daemon off; master_process off; worker_processes 1; pid $work/nginx.pid; error_log $work/nginx.err;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $work/t1; proxy_temp_path $work/t2; fastcgi_temp_path $work/t3;
-    uwsgi_temp_path $work/t4; scgi_temp_path $work/t5;
-    upstream b { server 127.0.0.1:$bport; keepalive 64; }
-    server {
-        listen 127.0.0.1:$ng ssl;
-        ssl_certificate $work/c.pem; ssl_certificate_key $work/k.pem;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_session_cache shared:S:10m;
-        location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection ""; }
-    }
-}
-EOF
+for p in haven:$hv haproxy:$hp nginx:$ng; do write_conf "${p%%:*}" "${p#*:}"; done
 taskset -c 0 "$haven" run -c "$work/haven.yaml" --log-level warn >"$work/haven.log" 2>&1 &
 pid_haven=$!; pids+=($!)
 taskset -c 0 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &

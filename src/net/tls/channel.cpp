@@ -17,6 +17,13 @@ namespace haven::net::tls {
 namespace {
 
 constexpr std::size_t kInputSize = 16 * 1024;
+
+// OpenSSL's error queue must be empty before a call whose failure SSL_get_error classifies. In
+// OpenSSL 3.0 ERR_clear_error walks and frees all 16 slots (about 800 instructions) even when the
+// queue is empty, and the request path calls this several times per request; a peek is cheap.
+inline void clear_errors() {
+    if (ERR_peek_error() != 0) ERR_clear_error();
+}
 constexpr std::size_t kRecordPlaintext = 16 * 1024; // the largest TLS record
 
 // --- the BIO: ciphertext in from Channel::Io::in, out with send() at once
@@ -170,7 +177,7 @@ Handshake Channel::classify(int ssl_error, const asio::error_code& io) const {
 
 awaitable<asio::error_code> Channel::handshake(asio::ip::tcp::socket& s) {
     for (bool first = true;; first = false) {
-        ERR_clear_error();
+        clear_errors();
         const int r = SSL_do_handshake(ssl_);
         asio::error_code ec;
         if (io_.out_pending()) ec = co_await flush(s);
@@ -182,7 +189,7 @@ awaitable<asio::error_code> Channel::handshake(asio::ip::tcp::socket& s) {
         if (!ec && err == SSL_ERROR_WANT_READ && !io_.eof) ec = co_await fill(s, !first);
         if (!ec && err == SSL_ERROR_WANT_READ && !io_.eof) continue;
         outcome_ = classify(err, ec);
-        ERR_clear_error();
+        clear_errors();
         co_return ec ? ec : asio::error_code(asio::error::connection_aborted);
     }
 }
@@ -190,7 +197,7 @@ awaitable<asio::error_code> Channel::handshake(asio::ip::tcp::socket& s) {
 awaitable<std::tuple<asio::error_code, std::size_t>> Channel::read_some(asio::ip::tcp::socket& s, void* data,
                                                                        std::size_t size, bool continues) {
     for (;;) {
-        ERR_clear_error();
+        clear_errors();
         std::size_t n = 0;
         const int r = SSL_read_ex(ssl_, data, size, &n);
         if (r == 1) co_return std::tuple{asio::error_code(), n};
@@ -202,7 +209,7 @@ awaitable<std::tuple<asio::error_code, std::size_t>> Channel::read_some(asio::ip
             ec = co_await fill(s, continues || io_.in_avail() > 0 || SSL_has_pending(ssl_));
             if (!ec) continue;
         }
-        ERR_clear_error();
+        clear_errors();
         if (!ec) ec = io_.eof ? asio::error_code(asio::error::eof) : asio::error_code(asio::error::connection_reset);
         co_return std::tuple{ec, std::size_t{0}};
     }
@@ -213,10 +220,10 @@ bool Channel::send_now(const asio::const_buffer* bufs, std::size_t count, asio::
     static thread_local char gather[kRecordPlaintext];
     std::size_t used = 0;
     const auto write = [&](const void* p, std::size_t n) {
-        ERR_clear_error();
+        clear_errors();
         std::size_t done = 0;
         if (SSL_write_ex(ssl_, p, n, &done) != 1 || done != n) {
-            ERR_clear_error();
+            clear_errors();
             ec = io_.send_errno ? asio::error_code(io_.send_errno, asio::system_category())
                                 : asio::error_code(asio::error::connection_reset);
             return false;
@@ -250,9 +257,9 @@ bool Channel::send_now(const asio::const_buffer* bufs, std::size_t count, asio::
 
 void Channel::close_notify() {
     if (io_.send_errno != 0 || io_.flushing || !SSL_is_init_finished(ssl_)) return;
-    ERR_clear_error();
+    clear_errors();
     SSL_shutdown(ssl_);
-    ERR_clear_error();
+    clear_errors();
 }
 
 bool Channel::has_buffered() const { return io_.in_avail() > 0 || SSL_has_pending(ssl_) || SSL_pending(ssl_) > 0; }

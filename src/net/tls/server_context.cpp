@@ -58,6 +58,13 @@ int on_status_request(SSL* ssl, void* arg) {
     return SSL_TLSEXT_ERR_OK;
 }
 
+// AES-256-CBC fetched once: EVP_aes_256_cbc() is looked up in the provider store at every
+// EVP_*Init_ex, once per ticket sealed or opened.
+const EVP_CIPHER* ticket_cipher() {
+    static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+    return cipher ? cipher : EVP_aes_256_cbc();
+}
+
 bool set_mac_key(EVP_MAC_CTX* mac, const TicketKey& k) {
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, const_cast<unsigned char*>(k.hmac.data()), k.hmac.size()),
@@ -78,13 +85,13 @@ int on_ticket_key(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_C
         k = sc->ticket_keys()->current(now_ms);
         std::memcpy(name, k.name.data(), k.name.size());
         if (RAND_bytes(iv, 16) != 1) return -1;
-        if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k.aes.data(), iv) != 1) return -1;
+        if (EVP_EncryptInit_ex(cipher, ticket_cipher(), nullptr, k.aes.data(), iv) != 1) return -1;
         return set_mac_key(mac, k) ? 1 : -1;
     }
     const auto found = sc->ticket_keys()->find(name, now_ms, k);
     if (found == TicketKeys::Found::No) return 0;
     if (!set_mac_key(mac, k)) return -1;
-    if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k.aes.data(), iv) != 1) return -1;
+    if (EVP_DecryptInit_ex(cipher, ticket_cipher(), nullptr, k.aes.data(), iv) != 1) return -1;
     // TLS 1.3: OpenSSL sends new tickets after a resumption only when asked to (2), and a TLS 1.3
     // client does not offer the same ticket twice. Answering 1 there made every other connection
     // of a client that keeps its latest session (wrk, browsers) a full handshake.

@@ -5,7 +5,6 @@
 
 #include "policy/jwt/jwk.hpp"
 
-
 #include <algorithm>
 
 namespace haven::config {

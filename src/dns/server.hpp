@@ -3,9 +3,9 @@
 // touches the proxy's workers or the control thread: the control thread only publishes new
 // snapshots (an atomic shared_ptr the DNS thread reads once per batch of packets) and hands over
 // bound sockets. UDP is read and answered in batches (recvmmsg / sendmmsg, up to 32 packets per
-// system call, read again until a read finds nothing); TCP connections (RFC 7766: several queries per connection, answered in order)
-// close after tcp_idle_timeout without a query, and beyond max_tcp_connections new ones are
-// closed at once.
+// system call, read again until a read finds nothing); TCP connections (RFC 7766: several
+// queries per connection, answered in order) close after tcp_idle_timeout without a query, and
+// beyond max_tcp_connections new ones are closed at once.
 #pragma once
 
 #include "dns/answer.hpp"

@@ -17,14 +17,14 @@ namespace haven::net::tls {
 namespace {
 
 constexpr std::size_t kInputSize = 16 * 1024;
+constexpr std::size_t kRecordPlaintext = 16 * 1024; // the largest TLS record
 
 // OpenSSL's error queue must be empty before a call whose failure SSL_get_error classifies. In
 // OpenSSL 3.0 ERR_clear_error walks and frees all 16 slots (about 800 instructions) even when the
 // queue is empty, and the request path calls this several times per request; a peek is cheap.
-inline void clear_errors() {
+void clear_errors() {
     if (ERR_peek_error() != 0) ERR_clear_error();
 }
-constexpr std::size_t kRecordPlaintext = 16 * 1024; // the largest TLS record
 
 // --- the BIO: ciphertext in from Channel::Io::in, out with send() at once
 
